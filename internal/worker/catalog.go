@@ -1,0 +1,122 @@
+package worker
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/agext/levenshtein"
+)
+
+// GPU vendors and the extended resource each exposes on Kubernetes.
+const (
+	VendorNVIDIA = "nvidia"
+	VendorAMD    = "amd"
+	VendorIntel  = "intel"
+)
+
+// Vendors lists the valid vendor names.
+var Vendors = []string{VendorNVIDIA, VendorAMD, VendorIntel}
+
+var vendorResource = map[string]string{
+	VendorNVIDIA: "nvidia.com/gpu",
+	VendorAMD:    "amd.com/gpu",
+	VendorIntel:  "gpu.intel.com/i915",
+}
+
+// MaxGPUCount bounds gpu.count.
+const MaxGPUCount = 16
+
+// GPUType is one catalog entry.
+type GPUType struct {
+	Name      string
+	Vendor    string
+	NodeLabel string
+}
+
+// ResourceName is the Kubernetes extended resource of the type's vendor.
+func (t GPUType) ResourceName() string { return vendorResource[t.Vendor] }
+
+var builtinGPUTypes = []GPUType{
+	{Name: "v100", Vendor: VendorNVIDIA, NodeLabel: "nvidia-tesla-v100"},
+	{Name: "t4", Vendor: VendorNVIDIA, NodeLabel: "nvidia-tesla-t4"},
+	{Name: "a100", Vendor: VendorNVIDIA, NodeLabel: "nvidia-tesla-a100"},
+	{Name: "h100", Vendor: VendorNVIDIA, NodeLabel: "nvidia-h100"},
+	{Name: "mi100", Vendor: VendorAMD, NodeLabel: "amd-instinct-mi100"},
+	{Name: "mi200", Vendor: VendorAMD, NodeLabel: "amd-instinct-mi200"},
+	{Name: "intel-xe", Vendor: VendorIntel, NodeLabel: "intel-xe"},
+}
+
+// Catalog maps GPU type names, compared without case, to their entries.
+type Catalog struct {
+	types map[string]GPUType
+}
+
+// NewCatalog is the built-in catalog with extra entries added or overriding
+// built-in ones of the same name.
+func NewCatalog(extra ...GPUType) (*Catalog, error) {
+	c := &Catalog{types: make(map[string]GPUType, len(builtinGPUTypes)+len(extra))}
+	for _, t := range builtinGPUTypes {
+		c.types[t.Name] = t
+	}
+	for _, t := range extra {
+		t.Name = strings.ToLower(t.Name)
+		if _, ok := vendorResource[t.Vendor]; !ok {
+			return nil, fmt.Errorf("gpu_type %q: vendor %q is not one of %s", t.Name, t.Vendor, strings.Join(Vendors, ", "))
+		}
+		c.types[t.Name] = t
+	}
+	return c, nil
+}
+
+// DefaultCatalog is the built-in catalog.
+func DefaultCatalog() *Catalog {
+	c, _ := NewCatalog()
+	return c
+}
+
+// Lookup finds a type by name in any case.
+func (c *Catalog) Lookup(name string) (GPUType, bool) {
+	t, ok := c.types[strings.ToLower(name)]
+	return t, ok
+}
+
+// Types lists the entries sorted by name.
+func (c *Catalog) Types() []GPUType {
+	out := make([]GPUType, 0, len(c.types))
+	for _, t := range c.types {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Names lists the type names sorted.
+func (c *Catalog) Names() []string {
+	types := c.Types()
+	out := make([]string, len(types))
+	for i, t := range types {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// Nearest is the known name closest to name by edit distance.
+func (c *Catalog) Nearest(name string) string {
+	name = strings.ToLower(name)
+	best, bestDist := "", -1
+	for _, known := range c.Names() {
+		d := levenshtein.Distance(name, known, nil)
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = known, d
+		}
+	}
+	return best
+}
+
+// UnknownTypeError describes an unknown GPU type, with the known ones and a
+// suggestion.
+func (c *Catalog) UnknownTypeError(name string) string {
+	return fmt.Sprintf("GPU type %q is not in the catalog; did you mean %q? Known types: %s (add others with a gpu_type block in the provider)",
+		name, c.Nearest(name), strings.Join(c.Names(), ", "))
+}

@@ -1,0 +1,191 @@
+// Package worker holds the backend-neutral meaning of a Hodei worker: its
+// spec, the validation of that spec, the GPU catalog and the canonical form
+// stored on every object the provider creates. It knows neither Terraform nor
+// any backend's types.
+package worker
+
+// Backend names where a worker runs.
+type Backend string
+
+const (
+	BackendDocker     Backend = "docker"
+	BackendKubernetes Backend = "kubernetes"
+)
+
+// Backends lists the valid backend names.
+var Backends = []string{string(BackendDocker), string(BackendKubernetes)}
+
+// Labels and annotations the provider puts on every object it makes.
+const (
+	LabelManagedBy      = "app.kubernetes.io/managed-by"
+	ManagedByValue      = "hodei"
+	LabelWorker         = "hodei.io/worker"
+	LabelProvider       = "hodei.io/provider"
+	AnnotationSpec      = "hodei.io/spec"
+	DefaultTopologyKey  = "kubernetes.io/hostname"
+	DefaultRestart      = "Always"
+	DefaultWaitFor      = "running"
+	ContainerName       = "worker"
+	DefaultNamespace    = "default"
+	DefaultGPUNodeLabel = "accelerator"
+)
+
+// Enumerations accepted by the spec.
+var (
+	RestartPolicies     = []string{"Always", "OnFailure", "Never"}
+	WaitForValues       = []string{"running", "scheduled", "none"}
+	Operators           = []string{"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"}
+	TolerationOperators = []string{"Equal", "Exists"}
+	TaintEffects        = []string{"NoSchedule", "PreferNoSchedule", "NoExecute", ""}
+	WhenUnsatisfiable   = []string{"DoNotSchedule", "ScheduleAnyway"}
+	StorageMedia        = []string{"", "Memory"}
+	HostPathTypes       = []string{"", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"}
+)
+
+// Spec is what a worker declares. Quantities keep the user's spelling; they
+// compare by value (see QuantityEqual). Nil and empty maps and lists are kept
+// apart so that the canonical form reproduces a configuration exactly.
+type Spec struct {
+	Name          string            `json:"name"`
+	Backend       Backend           `json:"backend"`
+	Namespace     string            `json:"namespace,omitempty"`
+	Image         string            `json:"image"`
+	Command       []string          `json:"command"`
+	Args          []string          `json:"args"`
+	Env           map[string]string `json:"env"`
+	WorkingDir    string            `json:"working_dir,omitempty"`
+	Labels        map[string]string `json:"labels"`
+	Annotations   map[string]string `json:"annotations"`
+	RestartPolicy string            `json:"restart_policy"`
+	Resources     *Resources        `json:"resources,omitempty"`
+	GPU           *GPU              `json:"gpu,omitempty"`
+	Volumes       []Volume          `json:"volumes,omitempty"`
+	Scheduling    *Scheduling       `json:"scheduling,omitempty"`
+	Security      *Security         `json:"security,omitempty"`
+}
+
+// Resources are requests and limits as Kubernetes quantities.
+type Resources struct {
+	CPU         string `json:"cpu,omitempty"`
+	Memory      string `json:"memory,omitempty"`
+	CPULimit    string `json:"cpu_limit,omitempty"`
+	MemoryLimit string `json:"memory_limit,omitempty"`
+}
+
+// GPU asks for Count devices of a catalog type.
+type GPU struct {
+	Count int64  `json:"count"`
+	Type  string `json:"type"`
+}
+
+// Volume is one mount; exactly one of its sources is set.
+type Volume struct {
+	Name       string            `json:"name"`
+	MountPath  string            `json:"mount_path"`
+	ReadOnly   bool              `json:"read_only,omitempty"`
+	SubPath    string            `json:"sub_path,omitempty"`
+	Persistent *PersistentSource `json:"persistent,omitempty"`
+	Ephemeral  *EphemeralSource  `json:"ephemeral,omitempty"`
+	HostPath   *HostPathSource   `json:"host_path,omitempty"`
+}
+
+// PersistentSource is a claim on storage that outlives the worker.
+type PersistentSource struct {
+	ClaimName string `json:"claim_name"`
+}
+
+// EphemeralSource is scratch space that lives and dies with the worker.
+type EphemeralSource struct {
+	SizeLimit string `json:"size_limit,omitempty"`
+	Medium    string `json:"medium,omitempty"`
+}
+
+// HostPathSource mounts a path of the host.
+type HostPathSource struct {
+	Path string `json:"path"`
+	Type string `json:"type,omitempty"`
+}
+
+// Scheduling says where a worker may and should run.
+type Scheduling struct {
+	NodeSelector      map[string]string `json:"node_selector"`
+	PriorityClassName string            `json:"priority_class_name,omitempty"`
+	NodeAffinity      []NodeAffinity    `json:"node_affinity,omitempty"`
+	PodAffinity       []PodAffinity     `json:"pod_affinity,omitempty"`
+	PodAntiAffinity   []PodAffinity     `json:"pod_anti_affinity,omitempty"`
+	Tolerations       []Toleration      `json:"toleration,omitempty"`
+	TopologySpread    []TopologySpread  `json:"topology_spread,omitempty"`
+}
+
+// NodeAffinity is a required or weighted-preferred node selector term.
+type NodeAffinity struct {
+	Required         bool              `json:"required,omitempty"`
+	Weight           *int32            `json:"weight,omitempty"`
+	MatchExpressions []MatchExpression `json:"match_expression,omitempty"`
+}
+
+// MatchExpression is one node selector requirement.
+type MatchExpression struct {
+	Key      string   `json:"key"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values"`
+}
+
+// PodAffinity is one pod (anti-)affinity term.
+type PodAffinity struct {
+	Labels      map[string]string `json:"labels"`
+	TopologyKey string            `json:"topology_key"`
+	Required    bool              `json:"required,omitempty"`
+	Weight      *int32            `json:"weight,omitempty"`
+	Namespaces  []string          `json:"namespaces"`
+}
+
+// Toleration lets a worker onto nodes with a matching taint.
+type Toleration struct {
+	Key               string `json:"key,omitempty"`
+	Operator          string `json:"operator"`
+	Value             string `json:"value,omitempty"`
+	Effect            string `json:"effect,omitempty"`
+	TolerationSeconds *int64 `json:"toleration_seconds,omitempty"`
+}
+
+// TopologySpread is one topology spread constraint; nil Labels means the
+// worker's own labels.
+type TopologySpread struct {
+	MaxSkew           int32             `json:"max_skew"`
+	TopologyKey       string            `json:"topology_key"`
+	WhenUnsatisfiable string            `json:"when_unsatisfiable"`
+	Labels            map[string]string `json:"labels"`
+}
+
+// Security is the process's identity and privileges.
+type Security struct {
+	RunAsUser              *int64   `json:"run_as_user,omitempty"`
+	RunAsGroup             *int64   `json:"run_as_group,omitempty"`
+	RunAsNonRoot           bool     `json:"run_as_non_root,omitempty"`
+	ReadOnlyRootFilesystem bool     `json:"read_only_root_filesystem,omitempty"`
+	AddCapabilities        []string `json:"add_capabilities"`
+}
+
+// OwnershipLabels are the labels that mark an object as this worker's.
+func (s *Spec) OwnershipLabels() map[string]string {
+	return map[string]string{LabelManagedBy: ManagedByValue, LabelWorker: s.Name}
+}
+
+// IsOwned tells whether an object's labels say that the provider made it for
+// the worker name.
+func IsOwned(labels map[string]string, name string) bool {
+	return labels[LabelManagedBy] == ManagedByValue && labels[LabelWorker] == name
+}
+
+// UserLabels drops the labels that the provider adds itself.
+func UserLabels(labels map[string]string) map[string]string {
+	out := make(map[string]string, len(labels))
+	for k, v := range labels {
+		if k == LabelManagedBy || k == LabelWorker || k == AnnotationSpec {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,387 @@
+package worker
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/distribution/reference"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Policy is what the provider's configuration adds to validation.
+type Policy struct {
+	Catalog           *Catalog
+	HostPathAllowlist []string
+}
+
+// ResolveBackend picks the backend: the attribute, else the hodei.io/provider
+// label, else the provider default, else docker. An attribute and a label that
+// disagree are an error.
+func ResolveBackend(attribute string, labels map[string]string, providerDefault string) (Backend, error) {
+	label := labels[LabelProvider]
+	switch {
+	case attribute != "" && label != "" && attribute != label:
+		return "", fmt.Errorf("backend is %q but the label %s says %q; set one of them, or make them agree", attribute, LabelProvider, label)
+	case attribute != "":
+		return Backend(attribute), nil
+	case label != "":
+		return Backend(label), nil
+	case providerDefault != "":
+		return Backend(providerDefault), nil
+	}
+	return BackendDocker, nil
+}
+
+// Validate checks a spec against the contract. Empty optional values are
+// treated as unset.
+func Validate(s *Spec, policy Policy) Problems {
+	var ps Problems
+	if policy.Catalog == nil {
+		policy.Catalog = DefaultCatalog()
+	}
+	checkDNSLabel(&ps, Path{"name"}, s.Name, "name")
+	if !slices.Contains(Backends, string(s.Backend)) {
+		ps.errorf(Path{"backend"}, "Invalid backend", "%q is not one of %s.", s.Backend, quoteList(Backends))
+	}
+	if s.Namespace != "" {
+		checkDNSLabel(&ps, Path{"namespace"}, s.Namespace, "namespace")
+	}
+	checkImage(&ps, s.Image)
+	for k := range s.Env {
+		if errs := validation.IsEnvVarName(k); len(errs) > 0 {
+			ps.errorf(Path{"env"}, "Invalid environment variable name", "%q: %s.", k, strings.Join(errs, "; "))
+		}
+	}
+	if s.WorkingDir != "" && !path.IsAbs(s.WorkingDir) {
+		ps.errorf(Path{"working_dir"}, "Invalid working directory", "%q is not an absolute path; write it from the root, e.g. /%s.", s.WorkingDir, s.WorkingDir)
+	}
+	checkLabels(&ps, Path{"labels"}, s.Labels)
+	checkReservedLabels(&ps, s.Labels)
+	if errs := apivalidation.ValidateAnnotations(s.Annotations, field.NewPath("annotations")); len(errs) > 0 {
+		ps.errorf(Path{"annotations"}, "Invalid annotations", "%s.", errs.ToAggregate().Error())
+	}
+	if _, reserved := s.Annotations[AnnotationSpec]; reserved {
+		ps.errorf(Path{"annotations"}, "Reserved annotation", "%s is written by the provider; remove it from annotations.", AnnotationSpec)
+	}
+	checkOneOf(&ps, Path{"restart_policy"}, s.RestartPolicy, RestartPolicies)
+	checkResources(&ps, s.Resources)
+	checkGPU(&ps, s.GPU, policy.Catalog)
+	checkVolumes(&ps, s.Volumes, policy.HostPathAllowlist)
+	checkScheduling(&ps, s.Scheduling)
+	checkSecurity(&ps, s.Security)
+	return ps
+}
+
+func quoteList(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = strconv.Quote(v)
+	}
+	return strings.Join(quoted, ", ")
+}
+
+func checkOneOf(ps *Problems, p Path, value string, allowed []string) {
+	if !slices.Contains(allowed, value) {
+		ps.errorf(p, "Invalid value", "%q is not one of %s.", value, quoteList(allowed))
+	}
+}
+
+func checkDNSLabel(ps *Problems, p Path, value, what string) {
+	if errs := validation.IsDNS1123Label(value); len(errs) > 0 {
+		ps.errorf(p, "Invalid "+what, "%q is not a DNS-1123 label: %s.", value, strings.Join(errs, "; "))
+	}
+}
+
+func checkDNSSubdomain(ps *Problems, p Path, value, what string) {
+	if errs := validation.IsDNS1123Subdomain(value); len(errs) > 0 {
+		ps.errorf(p, "Invalid "+what, "%q is not a DNS-1123 subdomain: %s.", value, strings.Join(errs, "; "))
+	}
+}
+
+func checkQualifiedName(ps *Problems, p Path, value, what string) {
+	if errs := validation.IsQualifiedName(value); len(errs) > 0 {
+		ps.errorf(p, "Invalid "+what, "%q: %s.", value, strings.Join(errs, "; "))
+	}
+}
+
+func checkImage(ps *Problems, image string) {
+	if image == "" {
+		ps.errorf(Path{"image"}, "Missing image", "image must name a container image, e.g. \"busybox:1.36\".")
+		return
+	}
+	if _, err := reference.ParseNormalizedNamed(image); err != nil {
+		ps.errorf(Path{"image"}, "Invalid image reference", "%q: %s; write it as [registry/]repository[:tag][@digest], lower case.", image, err)
+	}
+}
+
+func checkLabels(ps *Problems, p Path, labels map[string]string) {
+	if errs := metav1validation.ValidateLabels(labels, field.NewPath(p.String())); len(errs) > 0 {
+		ps.errorf(p, "Invalid labels", "%s.", errs.ToAggregate().Error())
+	}
+}
+
+func checkReservedLabels(ps *Problems, labels map[string]string) {
+	for _, key := range []string{LabelManagedBy, LabelWorker, AnnotationSpec} {
+		if _, ok := labels[key]; ok {
+			ps.errorf(Path{"labels"}, "Reserved label", "%s is set by the provider itself; remove it from labels.", key)
+		}
+	}
+	if v, ok := labels[LabelProvider]; ok && !slices.Contains(Backends, v) {
+		ps.errorf(Path{"labels"}, "Invalid backend label", "%s=%q is not one of %s.", LabelProvider, v, quoteList(Backends))
+	}
+}
+
+// checkQuantity parses a quantity and returns it when valid and positive.
+func checkQuantity(ps *Problems, p Path, value string) *resource.Quantity {
+	if value == "" {
+		return nil
+	}
+	q, err := resource.ParseQuantity(value)
+	if err != nil {
+		ps.errorf(p, "Invalid quantity", "%q is not a Kubernetes quantity (e.g. \"500m\", \"2\", \"4Gi\"): %s.", value, err)
+		return nil
+	}
+	if q.Sign() <= 0 {
+		ps.errorf(p, "Invalid quantity", "%q must be greater than zero.", value)
+		return nil
+	}
+	return &q
+}
+
+func checkResources(ps *Problems, r *Resources) {
+	if r == nil {
+		return
+	}
+	base := Path{"resources"}
+	cpu := checkQuantity(ps, base.Child("cpu"), r.CPU)
+	mem := checkQuantity(ps, base.Child("memory"), r.Memory)
+	cpuLimit := checkQuantity(ps, base.Child("cpu_limit"), r.CPULimit)
+	memLimit := checkQuantity(ps, base.Child("memory_limit"), r.MemoryLimit)
+	if cpu != nil && cpuLimit != nil && cpu.Cmp(*cpuLimit) > 0 {
+		ps.errorf(base.Child("cpu"), "Request above limit", "cpu %q is more than cpu_limit %q; a request must not exceed its limit.", r.CPU, r.CPULimit)
+	}
+	if mem != nil && memLimit != nil && mem.Cmp(*memLimit) > 0 {
+		ps.errorf(base.Child("memory"), "Request above limit", "memory %q is more than memory_limit %q; a request must not exceed its limit.", r.Memory, r.MemoryLimit)
+	}
+	if cpu != nil && cpu.MilliValue() < 1 || cpuLimit != nil && cpuLimit.MilliValue() < 1 {
+		ps.errorf(base.Child("cpu"), "CPU too small", "the smallest CPU amount is 1m.")
+	}
+}
+
+func checkGPU(ps *Problems, g *GPU, catalog *Catalog) {
+	if g == nil {
+		return
+	}
+	base := Path{"gpu"}
+	if g.Count < 1 || g.Count > MaxGPUCount {
+		ps.errorf(base.Child("count"), "Invalid GPU count", "%d is outside 1..%d.", g.Count, MaxGPUCount)
+	}
+	if _, ok := catalog.Lookup(g.Type); !ok {
+		ps.errorf(base.Child("type"), "Unknown GPU type", "%s.", catalog.UnknownTypeError(g.Type))
+	}
+}
+
+func checkVolumes(ps *Problems, volumes []Volume, allowlist []string) {
+	names := map[string]int{}
+	mounts := map[string]int{}
+	for i, v := range volumes {
+		base := Path{"volume", i}
+		checkDNSLabel(ps, base.Child("name"), v.Name, "volume name")
+		if first, dup := names[v.Name]; dup {
+			ps.errorf(base.Child("name"), "Duplicate volume name", "%q is already the name of volume %d; volume names must be unique.", v.Name, first)
+		} else {
+			names[v.Name] = i
+		}
+		if !path.IsAbs(v.MountPath) {
+			ps.errorf(base.Child("mount_path"), "Invalid mount path", "%q is not an absolute path.", v.MountPath)
+		} else if cleaned := path.Clean(v.MountPath); cleaned != v.MountPath {
+			ps.errorf(base.Child("mount_path"), "Invalid mount path", "%q is not in clean form; write %q.", v.MountPath, cleaned)
+		} else if first, dup := mounts[v.MountPath]; dup {
+			ps.errorf(base.Child("mount_path"), "Duplicate mount path", "%q is already mounted by volume %d; mount paths must be unique.", v.MountPath, first)
+		} else {
+			mounts[v.MountPath] = i
+		}
+		if v.SubPath != "" && (path.IsAbs(v.SubPath) || slices.Contains(strings.Split(v.SubPath, "/"), "..")) {
+			ps.errorf(base.Child("sub_path"), "Invalid sub path", "%q must be a relative path without \"..\".", v.SubPath)
+		}
+		sources := 0
+		if v.Persistent != nil {
+			sources++
+			checkDNSSubdomain(ps, base.Child("persistent", "claim_name"), v.Persistent.ClaimName, "claim name")
+		}
+		if v.Ephemeral != nil {
+			sources++
+			checkQuantity(ps, base.Child("ephemeral", "size_limit"), v.Ephemeral.SizeLimit)
+			checkOneOf(ps, base.Child("ephemeral", "medium"), v.Ephemeral.Medium, StorageMedia)
+		}
+		if v.HostPath != nil {
+			sources++
+			checkHostPath(ps, base.Child("host_path"), v.HostPath, allowlist)
+		}
+		if sources != 1 {
+			ps.errorf(base, "Invalid volume source", "volume %q has %d sources; give exactly one of persistent, ephemeral or host_path.", v.Name, sources)
+		}
+	}
+}
+
+func checkHostPath(ps *Problems, base Path, h *HostPathSource, allowlist []string) {
+	checkOneOf(ps, base.Child("type"), h.Type, HostPathTypes)
+	if !path.IsAbs(h.Path) || path.Clean(h.Path) != h.Path {
+		ps.errorf(base.Child("path"), "Invalid host path", "%q must be an absolute path in clean form.", h.Path)
+		return
+	}
+	if len(allowlist) == 0 {
+		return
+	}
+	for _, prefix := range allowlist {
+		prefix = path.Clean(prefix)
+		if h.Path == prefix || strings.HasPrefix(h.Path, strings.TrimSuffix(prefix, "/")+"/") {
+			return
+		}
+	}
+	ps.errorf(base.Child("path"), "Host path not allowed", "%q is outside the provider's host_path_allowlist (%s).", h.Path, strings.Join(allowlist, ", "))
+}
+
+func checkWeight(ps *Problems, p Path, required bool, weight *int32) {
+	switch {
+	case required && weight != nil:
+		ps.errorf(p, "Weight on a required term", "weight applies to preferred terms only; remove it or set required = false.")
+	case !required && weight != nil && (*weight < 1 || *weight > 100):
+		ps.errorf(p, "Invalid weight", "%d is outside 1..100.", *weight)
+	}
+}
+
+func checkScheduling(ps *Problems, s *Scheduling) {
+	if s == nil {
+		return
+	}
+	base := Path{"scheduling"}
+	checkLabels(ps, base.Child("node_selector"), s.NodeSelector)
+	if s.PriorityClassName != "" {
+		checkDNSSubdomain(ps, base.Child("priority_class_name"), s.PriorityClassName, "priority class name")
+	}
+	for i, na := range s.NodeAffinity {
+		p := base.Child("node_affinity").Child(i)
+		checkWeight(ps, p.Child("weight"), na.Required, na.Weight)
+		if len(na.MatchExpressions) == 0 {
+			ps.errorf(p, "Empty node affinity", "give at least one match_expression.")
+		}
+		for j, me := range na.MatchExpressions {
+			checkMatchExpression(ps, p.Child("match_expression").Child(j), me)
+		}
+	}
+	for kind, terms := range map[string][]PodAffinity{"pod_affinity": s.PodAffinity, "pod_anti_affinity": s.PodAntiAffinity} {
+		for i, pa := range terms {
+			p := base.Child(kind).Child(i)
+			if len(pa.Labels) == 0 {
+				ps.errorf(p.Child("labels"), "Empty label selector", "labels must select the pods to be near or away from.")
+			}
+			checkLabels(ps, p.Child("labels"), pa.Labels)
+			checkQualifiedName(ps, p.Child("topology_key"), pa.TopologyKey, "topology key")
+			checkWeight(ps, p.Child("weight"), pa.Required, pa.Weight)
+			for _, ns := range pa.Namespaces {
+				checkDNSLabel(ps, p.Child("namespaces"), ns, "namespace")
+			}
+		}
+	}
+	for i, t := range s.Tolerations {
+		checkToleration(ps, base.Child("toleration").Child(i), t)
+	}
+	for i, ts := range s.TopologySpread {
+		p := base.Child("topology_spread").Child(i)
+		if ts.MaxSkew < 1 {
+			ps.errorf(p.Child("max_skew"), "Invalid max skew", "%d must be at least 1.", ts.MaxSkew)
+		}
+		checkQualifiedName(ps, p.Child("topology_key"), ts.TopologyKey, "topology key")
+		checkOneOf(ps, p.Child("when_unsatisfiable"), ts.WhenUnsatisfiable, WhenUnsatisfiable)
+		checkLabels(ps, p.Child("labels"), ts.Labels)
+	}
+}
+
+func checkMatchExpression(ps *Problems, p Path, me MatchExpression) {
+	checkQualifiedName(ps, p.Child("key"), me.Key, "label key")
+	if !slices.Contains(Operators, me.Operator) {
+		ps.errorf(p.Child("operator"), "Invalid operator", "%q is not one of %s.", me.Operator, quoteList(Operators))
+		return
+	}
+	switch me.Operator {
+	case "In", "NotIn":
+		if len(me.Values) == 0 {
+			ps.errorf(p.Child("values"), "Missing values", "operator %s needs at least one value.", me.Operator)
+		}
+	case "Exists", "DoesNotExist":
+		if len(me.Values) > 0 {
+			ps.errorf(p.Child("values"), "Unexpected values", "operator %s takes no values.", me.Operator)
+		}
+	case "Gt", "Lt":
+		if len(me.Values) != 1 {
+			ps.errorf(p.Child("values"), "Invalid values", "operator %s takes exactly one integer value.", me.Operator)
+		} else if _, err := strconv.ParseInt(me.Values[0], 10, 64); err != nil {
+			ps.errorf(p.Child("values"), "Invalid values", "operator %s needs an integer; %q is not one.", me.Operator, me.Values[0])
+		}
+	}
+	for _, v := range me.Values {
+		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+			ps.errorf(p.Child("values"), "Invalid label value", "%q: %s.", v, strings.Join(errs, "; "))
+		}
+	}
+}
+
+func checkToleration(ps *Problems, p Path, t Toleration) {
+	checkOneOf(ps, p.Child("operator"), t.Operator, TolerationOperators)
+	checkOneOf(ps, p.Child("effect"), t.Effect, TaintEffects)
+	if t.Key != "" {
+		checkQualifiedName(ps, p.Child("key"), t.Key, "taint key")
+	} else if t.Operator != "Exists" {
+		ps.errorf(p.Child("key"), "Missing key", "an empty key matches every taint only with operator \"Exists\".")
+	}
+	if t.Operator == "Exists" && t.Value != "" {
+		ps.errorf(p.Child("value"), "Unexpected value", "operator \"Exists\" takes no value.")
+	}
+	if t.Value != "" {
+		if errs := validation.IsValidLabelValue(t.Value); len(errs) > 0 {
+			ps.errorf(p.Child("value"), "Invalid value", "%q: %s.", t.Value, strings.Join(errs, "; "))
+		}
+	}
+	if t.TolerationSeconds != nil && t.Effect != "NoExecute" {
+		ps.errorf(p.Child("toleration_seconds"), "Unexpected toleration_seconds", "toleration_seconds applies to effect \"NoExecute\" only.")
+	}
+}
+
+// linuxCapabilities are the names add_capabilities accepts, without CAP_.
+var linuxCapabilities = []string{
+	"AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "BPF", "CHECKPOINT_RESTORE", "CHOWN",
+	"DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE",
+	"LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE",
+	"NET_BROADCAST", "NET_RAW", "PERFMON", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYSLOG",
+	"SYS_ADMIN", "SYS_BOOT", "SYS_CHROOT", "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE",
+	"SYS_RAWIO", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "WAKE_ALARM",
+}
+
+func checkSecurity(ps *Problems, s *Security) {
+	if s == nil {
+		return
+	}
+	base := Path{"security"}
+	if s.RunAsUser != nil && *s.RunAsUser < 0 {
+		ps.errorf(base.Child("run_as_user"), "Invalid user", "%d is negative.", *s.RunAsUser)
+	}
+	if s.RunAsGroup != nil && *s.RunAsGroup < 0 {
+		ps.errorf(base.Child("run_as_group"), "Invalid group", "%d is negative.", *s.RunAsGroup)
+	}
+	if s.RunAsNonRoot && s.RunAsUser != nil && *s.RunAsUser == 0 {
+		ps.errorf(base.Child("run_as_user"), "Root with run_as_non_root", "run_as_user = 0 is root, which run_as_non_root = true forbids.")
+	}
+	for _, c := range s.AddCapabilities {
+		if !slices.Contains(linuxCapabilities, c) {
+			ps.errorf(base.Child("add_capabilities"), "Unknown capability", "%q is not a Linux capability name; write it without CAP_, e.g. \"NET_BIND_SERVICE\".", c)
+		}
+	}
+}
