@@ -1,0 +1,58 @@
+package docker
+
+import (
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
+)
+
+// Check names, before any API call, each setting that Docker cannot honour.
+// They are warnings: the worker still runs, and the user sees what was left
+// out instead of losing it silently.
+func (d *Driver) Check(s *worker.Spec) worker.Problems {
+	return check(s, d.catalog)
+}
+
+func check(s *worker.Spec, catalog *worker.Catalog) worker.Problems {
+	var ps worker.Problems
+	const summary = "Not honoured by Docker"
+	if s.Namespace != "" {
+		ps.Warnf(worker.Path{"namespace"}, summary, "Docker has no namespaces; namespace applies to the kubernetes backend only.")
+	}
+	if sch := s.Scheduling; sch != nil {
+		base := worker.Path{"scheduling"}
+		unsupported := map[string]bool{
+			"node_selector":       len(sch.NodeSelector) > 0,
+			"priority_class_name": sch.PriorityClassName != "",
+			"node_affinity":       len(sch.NodeAffinity) > 0,
+			"pod_affinity":        len(sch.PodAffinity) > 0,
+			"pod_anti_affinity":   len(sch.PodAntiAffinity) > 0,
+			"toleration":          len(sch.Tolerations) > 0,
+			"topology_spread":     len(sch.TopologySpread) > 0,
+		}
+		for _, attr := range []string{"node_selector", "priority_class_name", "node_affinity", "pod_affinity", "pod_anti_affinity", "toleration", "topology_spread"} {
+			if unsupported[attr] {
+				ps.Warnf(base.Child(attr), summary, "a Docker engine is one host: scheduling.%s is ignored on the docker backend.", attr)
+			}
+		}
+	}
+	for i, v := range s.Volumes {
+		base := worker.Path{"volume", i}
+		if v.Ephemeral == nil {
+			continue
+		}
+		if v.Ephemeral.Medium == "" && v.Ephemeral.SizeLimit != "" {
+			ps.Warnf(base.Child("ephemeral", "size_limit"), summary, "an anonymous Docker volume has no size limit; size_limit is enforced only with medium = \"Memory\" (tmpfs).")
+		}
+		if v.SubPath != "" {
+			ps.Warnf(base.Child("sub_path"), summary, "an ephemeral volume starts empty on Docker; sub_path is ignored.")
+		}
+	}
+	if s.GPU != nil {
+		if gpu, ok := catalog.Lookup(s.GPU.Type); ok && gpu.Vendor != worker.VendorNVIDIA {
+			ps.Warnf(worker.Path{"gpu", "count"}, summary, "Docker passes every %s GPU of the host (/dev/dri) to the container; count is enforced only by NVIDIA device requests and on Kubernetes.", gpu.Vendor)
+		}
+	}
+	if sec := s.Security; sec != nil && sec.RunAsGroup != nil && sec.RunAsUser == nil {
+		ps.Warnf(worker.Path{"security", "run_as_group"}, summary, "Docker sets a group only together with a user; set run_as_user too.")
+	}
+	return ps
+}

@@ -1,0 +1,55 @@
+// Package docker makes Hodei workers real as Docker containers. Docker's
+// types stay inside this package; it speaks worker.Spec and worker.Observed.
+package docker
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/docker/cli/cli/connhelper"
+	"github.com/docker/docker/client"
+)
+
+// Config is the provider's docker block. Empty fields fall back to the
+// environment as the Docker CLI reads it (DOCKER_HOST, DOCKER_CERT_PATH,
+// DOCKER_TLS_VERIFY, DOCKER_API_VERSION).
+type Config struct {
+	Host     string
+	CertPath string
+}
+
+// NewClient makes a client that negotiates the API version with the daemon,
+// so an older engine (API 1.41) and a newer one both work. It checks the
+// daemon answers, and names the address tried when it does not.
+func NewClient(ctx context.Context, cfg Config) (*client.Client, error) {
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if cfg.Host != "" {
+		if strings.HasPrefix(cfg.Host, "ssh://") {
+			helper, err := connhelper.GetConnectionHelper(cfg.Host)
+			if err != nil {
+				return nil, fmt.Errorf("docker host %q: %w", cfg.Host, err)
+			}
+			opts = append(opts, client.WithHost(helper.Host), client.WithDialContext(helper.Dialer))
+		} else {
+			opts = append(opts, client.WithHost(cfg.Host))
+		}
+	}
+	if cfg.CertPath != "" {
+		opts = append(opts, client.WithTLSClientConfig(
+			filepath.Join(cfg.CertPath, "ca.pem"),
+			filepath.Join(cfg.CertPath, "cert.pem"),
+			filepath.Join(cfg.CertPath, "key.pem")))
+	}
+	cli, err := client.NewClientWithOpts(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	if _, err := cli.Ping(ctx); err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("the Docker daemon at %s is unreachable: %w", cli.DaemonHost(), err)
+	}
+	cli.NegotiateAPIVersion(ctx)
+	return cli, nil
+}

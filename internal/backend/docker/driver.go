@@ -1,0 +1,309 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/versions"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/jsonmessage"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
+)
+
+// StartupWindow is how long a started container must stay up before
+// wait_for = "running" accepts it. A command that fails at once exits well
+// within it, so create reports the failure instead of a worker that is gone.
+const StartupWindow = time.Second
+
+// logTailLines is how many log lines a failed create reports.
+const logTailLines = "20"
+
+// Driver runs workers as containers on one Docker daemon.
+type Driver struct {
+	client  *client.Client
+	catalog *worker.Catalog
+
+	hostOnce sync.Once
+	hostName string
+}
+
+// NewDriver uses a client made by NewClient.
+func NewDriver(cli *client.Client, catalog *worker.Catalog) *Driver {
+	return &Driver{client: cli, catalog: catalog}
+}
+
+// Create makes the container, starts it and waits as waitFor says. Whatever
+// fails after the container exists removes it again.
+func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor string) (*worker.Observed, error) {
+	ref := worker.RefOf(s)
+	if err := d.clearLeftover(ctx, ref); err != nil {
+		return nil, err
+	}
+	if err := d.ensureImage(ctx, s.Image); err != nil {
+		return nil, err
+	}
+	if err := d.checkNonRoot(ctx, s); err != nil {
+		return nil, err
+	}
+	if err := d.checkAPIFeatures(s); err != nil {
+		return nil, err
+	}
+	built, err := buildContainer(s, d.catalog)
+	if err != nil {
+		return nil, err
+	}
+	created, err := d.client.ContainerCreate(ctx, built.Config, built.HostConfig, nil, nil, s.Name)
+	if err != nil {
+		return nil, fmt.Errorf("creating container %q: %w", s.Name, err)
+	}
+	if err := d.startAndWait(ctx, created.ID, waitFor); err != nil {
+		return nil, errors.Join(err, d.remove(created.ID))
+	}
+	obs, err := d.Read(ctx, ref)
+	if err == nil && obs == nil {
+		err = fmt.Errorf("container %q disappeared right after it started", s.Name)
+	}
+	return obs, err
+}
+
+// clearLeftover refuses a foreign container of the worker's name and removes
+// one of ours that an interrupted apply left behind, so that a retry
+// converges instead of failing on a name conflict.
+func (d *Driver) clearLeftover(ctx context.Context, ref worker.Ref) error {
+	existing, err := d.client.ContainerInspect(ctx, ref.Name)
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("inspecting container %q: %w", ref.Name, err)
+	}
+	if !worker.IsOwned(existing.Config.Labels, ref.Name) {
+		return &worker.NotOwnedError{Ref: ref, Kind: "container"}
+	}
+	return d.remove(existing.ID)
+}
+
+func (d *Driver) ensureImage(ctx context.Context, ref string) error {
+	_, err := d.client.ImageInspect(ctx, ref)
+	if err == nil {
+		return nil
+	}
+	if !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("inspecting image %q: %w", ref, err)
+	}
+	stream, err := d.client.ImagePull(ctx, ref, image.PullOptions{})
+	if err != nil {
+		return fmt.Errorf("pulling image %q: %w", ref, err)
+	}
+	defer stream.Close()
+	if err := jsonmessage.DisplayJSONMessagesStream(stream, io.Discard, 0, false, nil); err != nil {
+		return fmt.Errorf("pulling image %q: %w", ref, err)
+	}
+	return nil
+}
+
+// checkNonRoot enforces run_as_non_root as the kubelet does: the process
+// must not run as user 0, whether the spec or the image says so.
+func (d *Driver) checkNonRoot(ctx context.Context, s *worker.Spec) error {
+	if s.Security == nil || !s.Security.RunAsNonRoot || s.Security.RunAsUser != nil {
+		return nil
+	}
+	img, err := d.client.ImageInspect(ctx, s.Image)
+	if err != nil {
+		return fmt.Errorf("inspecting image %q: %w", s.Image, err)
+	}
+	user := ""
+	if img.Config != nil {
+		user = strings.SplitN(img.Config.User, ":", 2)[0]
+	}
+	if user == "" || user == "0" || user == "root" {
+		return fmt.Errorf("security.run_as_non_root: image %q runs as root (user %q); set security.run_as_user to a non-zero uid", s.Image, user)
+	}
+	return nil
+}
+
+// checkAPIFeatures refuses settings the negotiated engine API cannot carry
+// before anything is made.
+func (d *Driver) checkAPIFeatures(s *worker.Spec) error {
+	const subpathAPI = "1.45"
+	for i, v := range s.Volumes {
+		if v.Persistent != nil && v.SubPath != "" && versions.LessThan(d.client.ClientVersion(), subpathAPI) {
+			return fmt.Errorf("volume[%d].sub_path: the Docker engine speaks API %s; a sub path of a named volume needs API %s (Docker 26) or later",
+				i, d.client.ClientVersion(), subpathAPI)
+		}
+	}
+	return nil
+}
+
+// startAndWait starts the container and, for wait_for = "running", watches
+// its events through the startup window: a die event fails the create with
+// the exit code and the last log lines.
+func (d *Driver) startAndWait(ctx context.Context, id, waitFor string) error {
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	msgs, errs := d.client.Events(watchCtx, events.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("container", id),
+		filters.Arg("event", string(events.ActionDie)),
+	)})
+	if err := d.client.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return fmt.Errorf("starting container: %w", err)
+	}
+	if waitFor != "running" {
+		return nil
+	}
+	window := time.NewTimer(StartupWindow)
+	defer window.Stop()
+	select {
+	case <-msgs:
+		return d.exitError(ctx, id)
+	case err := <-errs:
+		return fmt.Errorf("watching container events: %w", err)
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the container to run: %w", ctx.Err())
+	case <-window.C:
+	}
+	// The window passed without a die event; a restart policy may still have
+	// caught an exit between events, which inspect shows.
+	info, err := d.client.ContainerInspect(ctx, id)
+	if err != nil {
+		return fmt.Errorf("inspecting container: %w", err)
+	}
+	if !info.State.Running || info.RestartCount > 0 {
+		return d.exitError(ctx, id)
+	}
+	return nil
+}
+
+func (d *Driver) exitError(ctx context.Context, id string) error {
+	info, err := d.client.ContainerInspect(ctx, id)
+	if err != nil {
+		return fmt.Errorf("the container exited; inspecting it failed: %w", err)
+	}
+	msg := fmt.Sprintf("the container exited with code %d", info.State.ExitCode)
+	if info.State.OOMKilled {
+		msg += " (killed: out of memory, raise resources.memory_limit)"
+	}
+	if info.State.Error != "" {
+		msg += ": " + info.State.Error
+	}
+	if logs := d.logTail(ctx, id); logs != "" {
+		msg += "; last log lines:\n" + logs
+	}
+	return errors.New(msg)
+}
+
+func (d *Driver) logTail(ctx context.Context, id string) string {
+	rc, err := d.client.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: logTailLines})
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	var out bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil {
+		return ""
+	}
+	return strings.TrimRight(out.String(), "\n")
+}
+
+// remove deletes a container and its anonymous volumes, on a context of its
+// own: it cleans up after a create whose context may have expired.
+func (d *Driver) remove(id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := d.client.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("removing container %s: %w", id, err)
+	}
+	return nil
+}
+
+// Read inspects the container once. Gone is nil, nil.
+func (d *Driver) Read(ctx context.Context, ref worker.Ref) (*worker.Observed, error) {
+	info, err := d.client.ContainerInspect(ctx, ref.Name)
+	if cerrdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inspecting container %q: %w", ref.Name, err)
+	}
+	if !worker.IsOwned(info.Config.Labels, ref.Name) {
+		return nil, &worker.NotOwnedError{Ref: ref, Kind: "container"}
+	}
+	return observe(info, d.nodeName(ctx))
+}
+
+// nodeName is the daemon's host name, asked once per provider process.
+func (d *Driver) nodeName(ctx context.Context) string {
+	d.hostOnce.Do(func() {
+		if info, err := d.client.Info(ctx); err == nil {
+			d.hostName = info.Name
+		}
+	})
+	return d.hostName
+}
+
+// Update changes CPU and memory of the running container; nothing else
+// changes in place on Docker.
+func (d *Driver) Update(ctx context.Context, s *worker.Spec) (*worker.Observed, error) {
+	var update container.UpdateConfig
+	if err := applyResources(&update.Resources, s.Resources); err != nil {
+		return nil, err
+	}
+	if _, err := d.client.ContainerUpdate(ctx, s.Name, update); err != nil {
+		return nil, fmt.Errorf("updating container %q: %w", s.Name, err)
+	}
+	return d.Read(ctx, worker.RefOf(s))
+}
+
+// Delete stops the container gracefully, within the context's deadline, then
+// removes it with its anonymous volumes. Gone already is success; a container
+// the provider does not own is left alone.
+func (d *Driver) Delete(ctx context.Context, ref worker.Ref) error {
+	info, err := d.client.ContainerInspect(ctx, ref.Name)
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("inspecting container %q: %w", ref.Name, err)
+	}
+	if !worker.IsOwned(info.Config.Labels, ref.Name) {
+		return &worker.NotOwnedError{Ref: ref, Kind: "container"}
+	}
+	if info.State.Running {
+		stop := container.StopOptions{Timeout: stopTimeout(ctx)}
+		if err := d.client.ContainerStop(ctx, info.ID, stop); err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("stopping container %q: %w", ref.Name, err)
+		}
+	}
+	err = d.client.ContainerRemove(ctx, info.ID, container.RemoveOptions{RemoveVolumes: true, Force: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("removing container %q: %w", ref.Name, err)
+	}
+	return nil
+}
+
+// stopTimeout gives the process Docker's usual 10 s to exit, less when the
+// delete deadline is nearer, keeping time for the removal.
+func stopTimeout(ctx context.Context) *int {
+	seconds := 10
+	if deadline, ok := ctx.Deadline(); ok {
+		if left := int(time.Until(deadline).Seconds()) / 2; left < seconds {
+			seconds = max(left, 0)
+		}
+	}
+	return &seconds
+}

@@ -1,0 +1,100 @@
+package docker
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
+)
+
+// observe reads a container back into the worker's terms: the spec from the
+// canonical label, with the resources the container really has.
+func observe(info container.InspectResponse, nodeName string) (*worker.Observed, error) {
+	spec, err := worker.DecodeCanonical(info.Config.Labels[worker.AnnotationSpec])
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", info.Name, err)
+	}
+	spec.Resources = observedResources(spec.Resources, info.HostConfig.Resources)
+	obs := &worker.Observed{
+		Spec:     *spec,
+		Status:   status(info.State),
+		NodeName: nodeName,
+		UID:      info.ID,
+	}
+	if info.NetworkSettings != nil {
+		obs.IP = info.NetworkSettings.IPAddress
+		for _, n := range info.NetworkSettings.Networks {
+			if obs.IP == "" && n != nil {
+				obs.IP = n.IPAddress
+			}
+		}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, info.State.StartedAt); err == nil && !t.IsZero() && t.Year() > 1 {
+		obs.StartedAt = t
+	}
+	return obs, nil
+}
+
+func status(s *container.State) worker.Status {
+	switch {
+	case s == nil:
+		return worker.StatusUnknown
+	case s.Running && !s.Restarting:
+		return worker.StatusRunning
+	case s.Restarting || s.Status == container.StateCreated:
+		return worker.StatusPending
+	case s.Status == container.StateExited || s.Status == container.StateDead:
+		if s.ExitCode == 0 {
+			return worker.StatusSucceeded
+		}
+		return worker.StatusFailed
+	}
+	return worker.StatusUnknown
+}
+
+// observedResources keeps each declared quantity while the container still
+// has it, and otherwise reports what the container has: a change made with
+// `docker update` shows as drift, a respelling never does.
+func observedResources(declared *worker.Resources, r container.Resources) *worker.Resources {
+	var want container.Resources
+	if declared != nil {
+		if err := applyResources(&want, declared); err != nil {
+			declared = nil
+		}
+	}
+	out := &worker.Resources{}
+	if declared != nil {
+		*out = *declared
+	}
+	if want.CPUShares != r.CPUShares {
+		out.CPU = ""
+		if r.CPUShares > 0 {
+			out.CPU = resource.NewMilliQuantity(r.CPUShares*1000/1024, resource.DecimalSI).String()
+		}
+	}
+	if want.NanoCPUs != r.NanoCPUs {
+		out.CPULimit = ""
+		if r.NanoCPUs > 0 {
+			out.CPULimit = resource.NewMilliQuantity(r.NanoCPUs/1_000_000, resource.DecimalSI).String()
+		}
+	}
+	if want.MemoryReservation != r.MemoryReservation {
+		out.Memory = ""
+		if r.MemoryReservation > 0 {
+			out.Memory = resource.NewQuantity(r.MemoryReservation, resource.BinarySI).String()
+		}
+	}
+	if want.Memory != r.Memory {
+		out.MemoryLimit = ""
+		if r.Memory > 0 {
+			out.MemoryLimit = resource.NewQuantity(r.Memory, resource.BinarySI).String()
+		}
+	}
+	if declared == nil && *out == (worker.Resources{}) {
+		return nil
+	}
+	return out
+}
