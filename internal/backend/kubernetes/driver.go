@@ -1,0 +1,198 @@
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Options are the provider settings that shape pods.
+type Options struct {
+	// GPUNodeLabelKey is the node label that GPU workers select on;
+	// worker.DefaultGPUNodeLabel when empty.
+	GPUNodeLabelKey string
+	// Catalog resolves GPU types; the built-in catalog when nil.
+	Catalog *worker.Catalog
+}
+
+func (o Options) withDefaults() Options {
+	if o.GPUNodeLabelKey == "" {
+		o.GPUNodeLabelKey = worker.DefaultGPUNodeLabel
+	}
+	if o.Catalog == nil {
+		o.Catalog = worker.DefaultCatalog()
+	}
+	return o
+}
+
+// Driver runs workers as pods. It is safe for concurrent use.
+type Driver struct {
+	client kubernetes.Interface
+	host   string
+	opts   Options
+}
+
+var _ worker.Driver = (*Driver)(nil)
+
+// NewDriver runs workers through client; host is the API server's address,
+// named in the error when it cannot be reached.
+func NewDriver(client kubernetes.Interface, host string, opts Options) *Driver {
+	return &Driver{client: client, host: host, opts: opts.withDefaults()}
+}
+
+// Check finds nothing to warn about except a node selector that contradicts
+// the GPU type: Kubernetes honours every other part of a spec.
+func (d *Driver) Check(spec *worker.Spec) worker.Problems {
+	if spec.GPU == nil || spec.Scheduling == nil {
+		return nil
+	}
+	gpuType, ok := d.opts.Catalog.Lookup(spec.GPU.Type)
+	if !ok {
+		return nil
+	}
+	value, set := spec.Scheduling.NodeSelector[d.opts.GPUNodeLabelKey]
+	if !set || value == gpuType.NodeLabel {
+		return nil
+	}
+	return worker.Problems{{
+		Path:    worker.Path{"scheduling", "node_selector"},
+		Summary: "Node selector contradicts the GPU type",
+		Detail:  gpuSelectorConflict(spec, d.opts.GPUNodeLabelKey, value, gpuType.NodeLabel).Error() + ".",
+	}}
+}
+
+// Create makes the worker's pod and waits as waitFor says. An owned pod of
+// the same name, left by an interrupted apply, is replaced; a pod that is
+// not the provider's is never touched.
+func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor string) (*worker.Observed, error) {
+	pod, err := buildPod(spec, d.opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.removeLeftover(ctx, pod.Namespace, pod.Name); err != nil {
+		return nil, err
+	}
+	created, err := d.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		return nil, d.apiError(fmt.Sprintf("creating pod %s/%s", pod.Namespace, pod.Name), err)
+	}
+	live, err := d.waitFor(ctx, created, waitFor)
+	if err != nil {
+		if cleanupErr := d.removeFailed(ctx, created); cleanupErr != nil {
+			return nil, errors.Join(err, cleanupErr)
+		}
+		return nil, err
+	}
+	return observe(live)
+}
+
+// removeLeftover makes room for the new pod.
+func (d *Driver) removeLeftover(ctx context.Context, namespace, name string) error {
+	existing, err := d.client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return d.apiError(fmt.Sprintf("reading pod %s/%s", namespace, name), err)
+	case !worker.IsOwned(existing.Labels, name):
+		return notOwned(existing)
+	}
+	return d.deleteAndWait(ctx, existing, ptr(int64(0)))
+}
+
+// removeFailed deletes the pod of a failed create at once. ctx may already
+// be expired, so it works on a short context of its own.
+func (d *Driver) removeFailed(ctx context.Context, pod *corev1.Pod) error {
+	cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if err := d.deleteAndWait(cleanupCtx, pod, ptr(int64(0))); err != nil {
+		return fmt.Errorf("the failed pod %s/%s could not be removed; delete it by hand: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+// Read returns what the pod shows, in one GET.
+func (d *Driver) Read(ctx context.Context, ref worker.Ref) (*worker.Observed, error) {
+	pod, err := d.client.CoreV1().Pods(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, d.apiError(fmt.Sprintf("reading pod %s/%s", ref.Namespace, ref.Name), err)
+	case !worker.IsOwned(pod.Labels, ref.Name):
+		return nil, notOwned(pod)
+	}
+	return observe(pod)
+}
+
+// Update patches labels and annotations, the only part of a pod that
+// changes in place; the pod keeps its UID.
+func (d *Driver) Update(ctx context.Context, spec *worker.Spec) (*worker.Observed, error) {
+	namespace := namespaceOf(spec)
+	pods := d.client.CoreV1().Pods(namespace)
+	live, err := pods.Get(ctx, spec.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("pod %s/%s is gone; a refresh will plan to create it again", namespace, spec.Name)
+	case err != nil:
+		return nil, d.apiError(fmt.Sprintf("reading pod %s/%s", namespace, spec.Name), err)
+	case !worker.IsOwned(live.Labels, spec.Name):
+		return nil, notOwned(live)
+	}
+	patch, err := metadataPatch(live, spec)
+	if err != nil {
+		return nil, err
+	}
+	patched, err := pods.Patch(ctx, spec.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil {
+		return nil, d.apiError(fmt.Sprintf("patching the labels and annotations of pod %s/%s", namespace, spec.Name), err)
+	}
+	return observe(patched)
+}
+
+// Delete stops the pod with its own grace period and waits until it is gone.
+func (d *Driver) Delete(ctx context.Context, ref worker.Ref) error {
+	pod, err := d.client.CoreV1().Pods(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return d.apiError(fmt.Sprintf("reading pod %s/%s", ref.Namespace, ref.Name), err)
+	case !worker.IsOwned(pod.Labels, ref.Name):
+		return notOwned(pod)
+	}
+	return d.deleteAndWait(ctx, pod, nil)
+}
+
+// deleteAndWait deletes exactly this pod (by UID) and watches until it is
+// gone. A nil grace keeps the pod's own grace period.
+func (d *Driver) deleteAndWait(ctx context.Context, pod *corev1.Pod, grace *int64) error {
+	err := d.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+		GracePeriodSeconds: grace,
+		Preconditions:      &metav1.Preconditions{UID: &pod.UID},
+		PropagationPolicy:  ptr(metav1.DeletePropagationBackground),
+	})
+	// A conflict on the UID precondition means this pod is gone and another
+	// took its name.
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	if err != nil {
+		return d.apiError(fmt.Sprintf("deleting pod %s/%s", pod.Namespace, pod.Name), err)
+	}
+	return d.waitGone(ctx, pod)
+}
+
+func notOwned(pod *corev1.Pod) error {
+	return &worker.NotOwnedError{
+		Ref:  worker.Ref{Backend: worker.BackendKubernetes, Namespace: pod.Namespace, Name: pod.Name},
+		Kind: "pod",
+	}
+}

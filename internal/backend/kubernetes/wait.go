@@ -1,0 +1,186 @@
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// cleanupTimeout bounds the removal of a failed pod and the reading of its
+// events, which run after the caller's deadline may have passed.
+const cleanupTimeout = 30 * time.Second
+
+// Values of wait_for.
+const (
+	waitRunning   = "running"
+	waitScheduled = "scheduled"
+	waitNone      = "none"
+)
+
+// waitFor watches pod until it reaches what waitFor asks, fails for a reason
+// that waiting cannot cure, or ctx ends.
+func (d *Driver) waitFor(ctx context.Context, pod *corev1.Pod, waitFor string) (*corev1.Pod, error) {
+	if waitFor == waitNone {
+		return pod, nil
+	}
+	if waitFor == "" {
+		waitFor = worker.DefaultWaitFor
+	}
+	last := pod
+	err := d.watchPod(ctx, pod, func(current *corev1.Pod) (bool, error) {
+		if current == nil {
+			return false, fmt.Errorf("pod %s/%s was deleted by someone else while waiting for it to be %s", pod.Namespace, pod.Name, waitFor)
+		}
+		last = current
+		if reached(current, waitFor) {
+			return true, nil
+		}
+		return false, podFailure(current)
+	})
+	if err == nil {
+		return last, nil
+	}
+	if ctx.Err() != nil {
+		return nil, d.timeoutError(ctx, last, waitFor)
+	}
+	return nil, err
+}
+
+// reached tells whether pod is as far as waitFor asks.
+func reached(pod *corev1.Pod, waitFor string) bool {
+	if waitFor == waitScheduled {
+		return pod.Spec.NodeName != "" || conditionTrue(pod, corev1.PodScheduled)
+	}
+	if pod.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	status := workerStatus(pod)
+	return status != nil && status.Ready
+}
+
+// waitGone watches until the pod with pod's UID no longer exists.
+func (d *Driver) waitGone(ctx context.Context, pod *corev1.Pod) error {
+	err := d.watchPod(ctx, pod, func(current *corev1.Pod) (bool, error) { return current == nil, nil })
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("pod %s/%s was still terminating when the timeout expired: %w", pod.Namespace, pod.Name, err)
+	}
+	return err
+}
+
+// watchPod calls visit with each new state of pod, or with nil once it is
+// gone (deleted, or replaced by a pod of another UID), until visit is done
+// or fails or ctx ends. It is a single watch from pod's resourceVersion,
+// re-established from the last version seen when the server closes it, and
+// resynchronised by one GET when that version has expired.
+func (d *Driver) watchPod(ctx context.Context, pod *corev1.Pod, visit func(*corev1.Pod) (bool, error)) error {
+	pods := d.client.CoreV1().Pods(pod.Namespace)
+	action := fmt.Sprintf("watching pod %s/%s", pod.Namespace, pod.Name)
+	version := pod.ResourceVersion
+	for {
+		w, err := pods.Watch(ctx, metav1.ListOptions{
+			FieldSelector:       fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
+			ResourceVersion:     version,
+			AllowWatchBookmarks: true,
+		})
+		if err == nil {
+			version, err = consumeWatch(ctx, w, pod, version, visit)
+			w.Stop()
+		}
+		switch {
+		case errors.Is(err, errWatchDone):
+			return nil
+		case err == nil:
+			continue
+		case apierrors.IsResourceExpired(err) || apierrors.IsGone(err):
+			current, getErr := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(getErr) || (getErr == nil && current.UID != pod.UID) {
+				current = nil
+			} else if getErr != nil {
+				return d.apiError(fmt.Sprintf("reading pod %s/%s", pod.Namespace, pod.Name), getErr)
+			}
+			if done, visitErr := visit(current); visitErr != nil || done {
+				return visitErr
+			}
+			if current == nil {
+				return fmt.Errorf("pod %s/%s is gone", pod.Namespace, pod.Name)
+			}
+			version = current.ResourceVersion
+		default:
+			return d.apiError(action, err)
+		}
+	}
+}
+
+var errWatchDone = errors.New("watch done")
+
+// consumeWatch reads events until visit is done (errWatchDone), the server
+// closes the watch (nil) or something fails. It returns the last resource
+// version seen.
+func consumeWatch(ctx context.Context, w watch.Interface, pod *corev1.Pod, version string, visit func(*corev1.Pod) (bool, error)) (string, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return version, ctx.Err()
+		case event, open := <-w.ResultChan():
+			if !open {
+				return version, nil
+			}
+			if event.Type == watch.Error {
+				return version, apierrors.FromObject(event.Object)
+			}
+			current, ok := event.Object.(*corev1.Pod)
+			if !ok {
+				return version, fmt.Errorf("watching pod %s/%s: unexpected %T in a %s event", pod.Namespace, pod.Name, event.Object, event.Type)
+			}
+			version = current.ResourceVersion
+			if event.Type == watch.Bookmark {
+				continue
+			}
+			if event.Type == watch.Deleted || current.UID != pod.UID {
+				current = nil
+			}
+			done, err := visit(current)
+			switch {
+			case err != nil:
+				return version, err
+			case done:
+				return version, errWatchDone
+			case current == nil:
+				return version, fmt.Errorf("pod %s/%s is gone", pod.Namespace, pod.Name)
+			}
+		}
+	}
+}
+
+func conditionTrue(pod *corev1.Pod, t corev1.PodConditionType) bool {
+	c := condition(pod, t)
+	return c != nil && c.Status == corev1.ConditionTrue
+}
+
+func condition(pod *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {
+	for i := range pod.Status.Conditions {
+		if pod.Status.Conditions[i].Type == t {
+			return &pod.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// workerStatus is the status of the container named worker, nil before the
+// kubelet reports it.
+func workerStatus(pod *corev1.Pod) *corev1.ContainerStatus {
+	for i := range pod.Status.ContainerStatuses {
+		if pod.Status.ContainerStatuses[i].Name == worker.ContainerName {
+			return &pod.Status.ContainerStatuses[i]
+		}
+	}
+	return nil
+}
