@@ -8,9 +8,6 @@ import (
 // Driver makes workers real on one backend. Every call takes its deadline
 // from ctx.
 type Driver interface {
-	// Check reports, before any API call, what of spec this backend cannot
-	// honour (warnings) or refuses (errors).
-	Check(spec *Spec) Problems
 	// Create makes the worker and waits as waitFor says. A failed create
 	// leaves nothing behind.
 	Create(ctx context.Context, spec *Spec, waitFor string) (*Observed, error)

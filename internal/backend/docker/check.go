@@ -7,11 +7,7 @@ import (
 // Check names, before any API call, each setting that Docker cannot honour.
 // They are warnings: the worker still runs, and the user sees what was left
 // out instead of losing it silently.
-func (d *Driver) Check(s *worker.Spec) worker.Problems {
-	return check(s, d.catalog)
-}
-
-func check(s *worker.Spec, catalog *worker.Catalog) worker.Problems {
+func Check(s *worker.Spec, catalog *worker.Catalog) worker.Problems {
 	var ps worker.Problems
 	const summary = "Not honoured by Docker"
 	if s.Namespace != "" {

@@ -1,0 +1,212 @@
+// Package provider is the Terraform face of Hodei: schemas, plan rules and
+// the mapping between Terraform values and worker specs. Terraform types
+// stop here.
+package provider
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/backend/docker"
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/backend/kubernetes"
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
+)
+
+// EnvDefaultBackend overrides default_backend's fallback.
+const EnvDefaultBackend = "HODEI_DEFAULT_BACKEND"
+
+var _ provider.Provider = &hodeiProvider{}
+
+type hodeiProvider struct {
+	version string
+}
+
+// New returns the provider factory that main and the tests serve.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &hodeiProvider{version: version} }
+}
+
+type providerModel struct {
+	DefaultBackend    types.String     `tfsdk:"default_backend"`
+	GPUNodeLabelKey   types.String     `tfsdk:"gpu_node_label_key"`
+	HostPathAllowlist types.List       `tfsdk:"host_path_allowlist"`
+	Docker            *dockerModel     `tfsdk:"docker"`
+	Kubernetes        *kubernetesModel `tfsdk:"kubernetes"`
+	GPUTypes          []gpuTypeModel   `tfsdk:"gpu_type"`
+}
+
+type dockerModel struct {
+	Host     types.String `tfsdk:"host"`
+	CertPath types.String `tfsdk:"cert_path"`
+}
+
+type kubernetesModel struct {
+	ConfigPath           types.String `tfsdk:"config_path"`
+	ConfigContext        types.String `tfsdk:"config_context"`
+	Host                 types.String `tfsdk:"host"`
+	Token                types.String `tfsdk:"token"`
+	ClusterCACertificate types.String `tfsdk:"cluster_ca_certificate"`
+	ClientCertificate    types.String `tfsdk:"client_certificate"`
+	ClientKey            types.String `tfsdk:"client_key"`
+	Insecure             types.Bool   `tfsdk:"insecure"`
+	Namespace            types.String `tfsdk:"namespace"`
+}
+
+type gpuTypeModel struct {
+	Name      types.String `tfsdk:"name"`
+	Vendor    types.String `tfsdk:"vendor"`
+	NodeLabel types.String `tfsdk:"node_label"`
+}
+
+func (p *hodeiProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "hodei"
+	resp.Version = p.version
+}
+
+func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Declares execution workers of the Hodei job platform as Kubernetes pods or Docker containers. " +
+			"Clients are made on first use: a configuration with only Docker workers needs no kubeconfig, and the reverse.",
+		Attributes: map[string]schema.Attribute{
+			"default_backend": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Backend of workers that name none: `\"docker\"` or `\"kubernetes\"`. Env `HODEI_DEFAULT_BACKEND`; default `\"docker\"`.",
+				Validators:          []validator.String{stringvalidator.OneOf(worker.Backends...)},
+			},
+			"gpu_node_label_key": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Node label that GPU workers select on. Default `\"accelerator\"`.",
+			},
+			"host_path_allowlist": schema.ListAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "When set, a `host_path` volume outside these path prefixes is a plan error.",
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"docker": schema.SingleNestedBlock{
+				MarkdownDescription: "The Docker engine. Empty settings come from the environment as the Docker CLI reads it.",
+				Attributes: map[string]schema.Attribute{
+					"host":      schema.StringAttribute{Optional: true, MarkdownDescription: "`unix://`, `tcp://` or `ssh://` address. Env `DOCKER_HOST`."},
+					"cert_path": schema.StringAttribute{Optional: true, MarkdownDescription: "Folder with `ca.pem`, `cert.pem` and `key.pem` for TLS. Env `DOCKER_CERT_PATH`."},
+				},
+			},
+			"kubernetes": schema.SingleNestedBlock{
+				MarkdownDescription: "The Kubernetes cluster: a kubeconfig (with a context), or explicit credentials, which override the kubeconfig's.",
+				Attributes: map[string]schema.Attribute{
+					"config_path":            schema.StringAttribute{Optional: true, MarkdownDescription: "Kubeconfig path. Env `KUBECONFIG`, a list as kubectl reads it."},
+					"config_context":         schema.StringAttribute{Optional: true, MarkdownDescription: "Context of the kubeconfig to use."},
+					"host":                   schema.StringAttribute{Optional: true, MarkdownDescription: "API server address, e.g. `https://10.0.0.1:6443`."},
+					"token":                  schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Bearer token."},
+					"cluster_ca_certificate": schema.StringAttribute{Optional: true, MarkdownDescription: "PEM CA bundle of the API server."},
+					"client_certificate":     schema.StringAttribute{Optional: true, MarkdownDescription: "PEM client certificate."},
+					"client_key":             schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "PEM client key."},
+					"insecure":               schema.BoolAttribute{Optional: true, MarkdownDescription: "Skip verifying the API server's certificate."},
+					"namespace":              schema.StringAttribute{Optional: true, MarkdownDescription: "Namespace of workers that set none. Default `\"default\"`."},
+				},
+			},
+			"gpu_type": schema.ListNestedBlock{
+				MarkdownDescription: "Adds to or overrides the built-in GPU catalog.",
+				NestedObject: schema.NestedBlockObject{
+					Attributes: map[string]schema.Attribute{
+						"name": schema.StringAttribute{Required: true, MarkdownDescription: "Type name, as workers write it in `gpu.type` (any case)."},
+						"vendor": schema.StringAttribute{
+							Required: true, MarkdownDescription: "`nvidia`, `amd` or `intel`: selects the Kubernetes resource and the Docker devices.",
+							Validators: []validator.String{stringvalidator.OneOf(worker.Vendors...)},
+						},
+						"node_label": schema.StringAttribute{Required: true, MarkdownDescription: "Value of the `gpu_node_label_key` label on nodes with this GPU."},
+					},
+				},
+			},
+		},
+	}
+}
+
+func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	data := &providerData{
+		defaultBackend:  str(cfg.DefaultBackend),
+		gpuNodeLabelKey: str(cfg.GPUNodeLabelKey),
+		namespace:       worker.DefaultNamespace,
+	}
+	if data.defaultBackend == "" {
+		data.defaultBackend = os.Getenv(EnvDefaultBackend)
+	}
+	if data.defaultBackend == "" {
+		data.defaultBackend = string(worker.BackendDocker)
+	}
+	if data.gpuNodeLabelKey == "" {
+		data.gpuNodeLabelKey = worker.DefaultGPUNodeLabel
+	}
+	data.hostPathAllowlist = strList(ctx, cfg.HostPathAllowlist, &resp.Diagnostics)
+	var extra []worker.GPUType
+	for _, t := range cfg.GPUTypes {
+		extra = append(extra, worker.GPUType{Name: str(t.Name), Vendor: str(t.Vendor), NodeLabel: str(t.NodeLabel)})
+	}
+	catalog, err := worker.NewCatalog(extra...)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("gpu_type"), "Invalid gpu_type", err.Error())
+		return
+	}
+	data.catalog = catalog
+	if d := cfg.Docker; d != nil {
+		data.dockerConfig = docker.Config{Host: str(d.Host), CertPath: expandHome(str(d.CertPath))}
+	}
+	if k := cfg.Kubernetes; k != nil {
+		data.kubernetesConfig = kubernetes.Config{
+			ConfigContext:        str(k.ConfigContext),
+			Host:                 str(k.Host),
+			Token:                str(k.Token),
+			ClusterCACertificate: str(k.ClusterCACertificate),
+			ClientCertificate:    str(k.ClientCertificate),
+			ClientKey:            str(k.ClientKey),
+			Insecure:             k.Insecure.ValueBool(),
+		}
+		if p := str(k.ConfigPath); p != "" {
+			data.kubernetesConfig.ConfigPaths = []string{p}
+		}
+		if ns := str(k.Namespace); ns != "" {
+			data.namespace = ns
+		}
+	}
+	resp.ResourceData = data
+	resp.DataSourceData = data
+}
+
+func expandHome(p string) string {
+	if rest, ok := cutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	return p
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+func (p *hodeiProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{newWorkerResource}
+}
+
+func (p *hodeiProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return nil
+}

@@ -1,0 +1,418 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
+)
+
+func oneOf(values []string) []validator.String {
+	return []validator.String{stringvalidator.OneOf(values...)}
+}
+
+func enumDoc(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = fmt.Sprintf("`%q`", v)
+	}
+	return "One of " + strings.Join(quoted, ", ") + "."
+}
+
+func nonEmpty() []validator.String {
+	return []validator.String{stringvalidator.LengthAtLeast(1)}
+}
+
+func workerSchema(ctx context.Context) schema.Schema {
+	return schema.Schema{
+		MarkdownDescription: "An execution worker of the Hodei job platform, made real as a Kubernetes pod or a Docker container. " +
+			"Changes to `labels` and `annotations` apply in place on Kubernetes; changes to `resources` apply in place on Docker; " +
+			"`wait_for`, `recreate_on_exit` and `timeouts` are kept in state only; every other change replaces the worker.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "`kubernetes/<namespace>/<name>` or `docker/<name>`.",
+			},
+			"name": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Name of the pod or container: a DNS-1123 label (lower case letters, digits and `-`, at most 63 characters).",
+			},
+			"backend": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "Where the worker runs. " + enumDoc(worker.Backends) + " When unset: the label `hodei.io/provider`, " +
+					"else the provider's `default_backend`, else `\"docker\"`. An attribute and a label that disagree are an error. Changing it replaces the worker.",
+				Validators: oneOf(worker.Backends),
+			},
+			"namespace": schema.StringAttribute{
+				Optional:            true,
+				Computed:            true,
+				MarkdownDescription: "Kubernetes namespace; defaults to the provider's `kubernetes.namespace`, else `\"default\"`. Ignored, with a warning, on Docker.",
+				Validators:          nonEmpty(),
+			},
+			"image": schema.StringAttribute{
+				Required:            true,
+				MarkdownDescription: "Container image reference. On Docker a local image is used, else it is pulled.",
+			},
+			"command": schema.ListAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "Replaces the image's ENTRYPOINT on both backends.",
+			},
+			"args": schema.ListAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "Replaces the image's CMD on both backends.",
+			},
+			"env": schema.MapAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "Environment variables.",
+			},
+			"working_dir": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Absolute working directory of the process.",
+				Validators:          nonEmpty(),
+			},
+			"labels": schema.MapAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "Labels of the pod or container (Kubernetes label syntax on both backends). " +
+					"In place on Kubernetes; replaces on Docker. The provider's own labels are added and never shown.",
+			},
+			"annotations": schema.MapAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "Annotations of the pod. On Docker, which has none, they are kept in the worker's canonical-spec label. " +
+					"In place on Kubernetes; replaces on Docker.",
+			},
+			"restart_policy": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString(worker.DefaultRestart),
+				MarkdownDescription: enumDoc(worker.RestartPolicies) + " Default `\"Always\"`. On Docker: `unless-stopped`, `on-failure`, `no` " +
+					"(`unless-stopped` so that a container stopped by hand stays stopped and is planned for replacement).",
+				Validators: oneOf(worker.RestartPolicies),
+			},
+			"wait_for": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString(worker.DefaultWaitFor),
+				MarkdownDescription: "What create waits for: `\"running\"` (the container runs, and on Docker stays up for 1 s), `\"scheduled\"` " +
+					"(the pod is bound to a node; on Docker, the container started) or `\"none\"`. State only.",
+				Validators: oneOf(worker.WaitForValues),
+			},
+			"recreate_on_exit": schema.BoolAttribute{
+				Optional:            true,
+				Computed:            true,
+				Default:             booldefault.StaticBool(true),
+				MarkdownDescription: "When true (default), a worker found Succeeded or Failed on refresh is planned for replacement. State only.",
+			},
+			"status": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "`Pending`, `Running`, `Succeeded`, `Failed` or `Unknown` on both backends.",
+			},
+			"node_name": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The node the pod was bound to, or the Docker engine's host name.",
+			},
+			"ip": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The pod IP or the container's bridge IP.",
+			},
+			"uid": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The pod UID or the container ID: it changes exactly when the worker is replaced.",
+			},
+			"started_at": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "When the worker started (RFC 3339).",
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"resources":  resourcesBlock(),
+			"gpu":        gpuBlock(),
+			"volume":     volumeBlock(),
+			"scheduling": schedulingBlock(),
+			"security":   securityBlock(),
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{
+				Create: true, Update: true, Delete: true,
+				CreateDescription: "How long create may wait (default 5m); a pod still unschedulable then fails with the scheduler's message.",
+			}),
+		},
+	}
+}
+
+func quantityAttribute(doc string) schema.StringAttribute {
+	return schema.StringAttribute{
+		Optional:            true,
+		CustomType:          quantityType,
+		MarkdownDescription: doc + " A Kubernetes quantity; compared by value (`\"0.5\"` = `\"500m\"`, `\"1Gi\"` = `\"1024Mi\"`).",
+	}
+}
+
+func resourcesBlock() schema.Block {
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "CPU and memory. Replaces on Kubernetes; updated in place on Docker " +
+			"(cpu → CPU shares, cpu_limit → NanoCPUs, memory → memory reservation, memory_limit → memory limit without swap).",
+		Attributes: map[string]schema.Attribute{
+			"cpu":          quantityAttribute("CPU request."),
+			"memory":       quantityAttribute("Memory request."),
+			"cpu_limit":    quantityAttribute("CPU limit."),
+			"memory_limit": quantityAttribute("Memory limit."),
+		},
+	}
+}
+
+func gpuBlock() schema.Block {
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "GPUs from the catalog. On Kubernetes: requests = limits of the vendor's resource, a node selector " +
+			"`<gpu_node_label_key>=<node label>` and a toleration `<resource> Exists NoSchedule`. On Docker: an NVIDIA device request, " +
+			"or the AMD (`/dev/kfd`, `/dev/dri`, group `video`) and Intel (`/dev/dri`) devices.",
+		Attributes: map[string]schema.Attribute{
+			"count": schema.Int64Attribute{
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(1),
+				MarkdownDescription: fmt.Sprintf("Number of GPUs, 1..%d. Default 1.", worker.MaxGPUCount),
+				Validators:          []validator.Int64{int64validator.Between(1, worker.MaxGPUCount)},
+			},
+			"type": schema.StringAttribute{
+				Required:   true,
+				CustomType: gpuTypeType,
+				MarkdownDescription: "Catalog name in any case: `v100`, `t4`, `a100`, `h100`, `mi100`, `mi200`, `intel-xe`, " +
+					"or a `gpu_type` of the provider. An unknown name is a plan error that suggests the nearest.",
+			},
+			"vendor": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "`nvidia`, `amd` or `intel`, from the catalog.",
+			},
+			"resource_name": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "The Kubernetes extended resource, from the catalog (e.g. `nvidia.com/gpu`).",
+			},
+		},
+	}
+}
+
+func volumeBlock() schema.Block {
+	return schema.ListNestedBlock{
+		MarkdownDescription: "A volume mounted into the worker. Give exactly one of `persistent`, `ephemeral` or `host_path`.",
+		NestedObject: schema.NestedBlockObject{
+			Attributes: map[string]schema.Attribute{
+				"name": schema.StringAttribute{
+					Required:            true,
+					MarkdownDescription: "Unique volume name (DNS-1123 label).",
+				},
+				"mount_path": schema.StringAttribute{
+					Required:            true,
+					MarkdownDescription: "Absolute, unique path inside the container.",
+				},
+				"read_only": schema.BoolAttribute{
+					Optional:            true,
+					Computed:            true,
+					Default:             booldefault.StaticBool(false),
+					MarkdownDescription: "Mount read-only. Default false.",
+				},
+				"sub_path": schema.StringAttribute{
+					Optional:            true,
+					MarkdownDescription: "Relative path inside the volume to mount instead of its root.",
+					Validators:          nonEmpty(),
+				},
+			},
+			Blocks: map[string]schema.Block{
+				"persistent": schema.SingleNestedBlock{
+					MarkdownDescription: "A PersistentVolumeClaim on Kubernetes; a named volume on Docker (kept when the worker is destroyed).",
+					Attributes: map[string]schema.Attribute{
+						"claim_name": schema.StringAttribute{Required: true, MarkdownDescription: "Claim (or Docker volume) name."},
+					},
+				},
+				"ephemeral": schema.SingleNestedBlock{
+					MarkdownDescription: "Scratch space that lives and dies with the worker: an emptyDir on Kubernetes; on Docker a tmpfs " +
+						"(medium `Memory`) or an anonymous volume removed with the container.",
+					Attributes: map[string]schema.Attribute{
+						"size_limit": quantityAttribute("Size limit. On Docker enforced only for medium `\"Memory\"`; a warning says so otherwise."),
+						"medium": schema.StringAttribute{
+							Optional:            true,
+							Computed:            true,
+							Default:             stringdefault.StaticString(""),
+							MarkdownDescription: "`\"\"` (node disk, default) or `\"Memory\"`.",
+							Validators:          oneOf(worker.StorageMedia),
+						},
+					},
+				},
+				"host_path": schema.SingleNestedBlock{
+					MarkdownDescription: "A path of the host: hostPath on Kubernetes, a bind mount on Docker. Must lie under the provider's `host_path_allowlist` when one is set.",
+					Attributes: map[string]schema.Attribute{
+						"path": schema.StringAttribute{Required: true, MarkdownDescription: "Absolute host path."},
+						"type": schema.StringAttribute{
+							Optional:            true,
+							Computed:            true,
+							Default:             stringdefault.StaticString(""),
+							MarkdownDescription: "Kubernetes HostPathType. " + enumDoc(worker.HostPathTypes) + " Docker refuses a missing path except with `DirectoryOrCreate`.",
+							Validators:          oneOf(worker.HostPathTypes),
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func weightAttribute() schema.Int64Attribute {
+	return schema.Int64Attribute{
+		Optional:            true,
+		MarkdownDescription: "1..100, preferred terms only; a preferred term without one weighs 1.",
+		Validators:          []validator.Int64{int64validator.Between(1, 100)},
+	}
+}
+
+func requiredAttribute() schema.BoolAttribute {
+	return schema.BoolAttribute{
+		Optional:            true,
+		Computed:            true,
+		Default:             booldefault.StaticBool(false),
+		MarkdownDescription: "true: required during scheduling; false (default): preferred, with `weight`.",
+	}
+}
+
+func podAffinityBlock(doc string) schema.Block {
+	return schema.ListNestedBlock{
+		MarkdownDescription: doc,
+		NestedObject: schema.NestedBlockObject{
+			Attributes: map[string]schema.Attribute{
+				"labels": schema.MapAttribute{
+					ElementType:         types.StringType,
+					Required:            true,
+					MarkdownDescription: "Labels of the pods to be near (or away from).",
+				},
+				"topology_key": schema.StringAttribute{
+					Optional:            true,
+					Computed:            true,
+					Default:             stringdefault.StaticString(worker.DefaultTopologyKey),
+					MarkdownDescription: "Node label that defines \"near\". Default `kubernetes.io/hostname`.",
+				},
+				"required":   requiredAttribute(),
+				"weight":     weightAttribute(),
+				"namespaces": schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Namespaces of those pods; default the worker's."},
+			},
+		},
+	}
+}
+
+func schedulingBlock() schema.Block {
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "Where the worker may and should run; maps one to one onto the pod's nodeSelector, affinity, tolerations, " +
+			"topologySpreadConstraints and priorityClassName. Docker ignores it, with a warning that names each setting.",
+		Attributes: map[string]schema.Attribute{
+			"node_selector": schema.MapAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "Node labels the worker requires.",
+			},
+			"priority_class_name": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "PriorityClass of the pod.",
+				Validators:          nonEmpty(),
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"node_affinity": schema.ListNestedBlock{
+				MarkdownDescription: "A node selector term, required or preferred with a weight. Required terms are ORed.",
+				NestedObject: schema.NestedBlockObject{
+					Attributes: map[string]schema.Attribute{
+						"required": requiredAttribute(),
+						"weight":   weightAttribute(),
+					},
+					Blocks: map[string]schema.Block{
+						"match_expression": schema.ListNestedBlock{
+							MarkdownDescription: "A requirement on a node label; all of a term's expressions must match.",
+							Validators:          []validator.List{listvalidator.SizeAtLeast(1)},
+							NestedObject: schema.NestedBlockObject{
+								Attributes: map[string]schema.Attribute{
+									"key": schema.StringAttribute{Required: true, MarkdownDescription: "Node label key."},
+									"operator": schema.StringAttribute{
+										Required:            true,
+										MarkdownDescription: enumDoc(worker.Operators) + " `Gt` and `Lt` take one integer value; `Exists` and `DoesNotExist` none.",
+										Validators:          oneOf(worker.Operators),
+									},
+									"values": schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Values to compare with."},
+								},
+							},
+						},
+					},
+				},
+			},
+			"pod_affinity":      podAffinityBlock("Run near pods with these labels."),
+			"pod_anti_affinity": podAffinityBlock("Run away from pods with these labels."),
+			"toleration": schema.ListNestedBlock{
+				MarkdownDescription: "Lets the worker onto nodes with a matching taint.",
+				NestedObject: schema.NestedBlockObject{
+					Attributes: map[string]schema.Attribute{
+						"key": schema.StringAttribute{Optional: true, MarkdownDescription: "Taint key; empty with `Exists` matches every taint.", Validators: nonEmpty()},
+						"operator": schema.StringAttribute{
+							Optional: true, Computed: true, Default: stringdefault.StaticString("Equal"),
+							MarkdownDescription: enumDoc(worker.TolerationOperators) + " Default `\"Equal\"`.",
+							Validators:          oneOf(worker.TolerationOperators),
+						},
+						"value": schema.StringAttribute{Optional: true, MarkdownDescription: "Taint value, with `Equal`.", Validators: nonEmpty()},
+						"effect": schema.StringAttribute{
+							Optional: true, Computed: true, Default: stringdefault.StaticString(""),
+							MarkdownDescription: enumDoc(worker.TaintEffects) + " `\"\"` matches every effect.",
+							Validators:          oneOf(worker.TaintEffects),
+						},
+						"toleration_seconds": schema.Int64Attribute{Optional: true, MarkdownDescription: "How long a `NoExecute` taint is tolerated."},
+					},
+				},
+			},
+			"topology_spread": schema.ListNestedBlock{
+				MarkdownDescription: "Spreads matching pods over a topology.",
+				NestedObject: schema.NestedBlockObject{
+					Attributes: map[string]schema.Attribute{
+						"max_skew": schema.Int64Attribute{
+							Optional: true, Computed: true, Default: int64default.StaticInt64(1),
+							MarkdownDescription: "Largest allowed difference between two domains. Default 1.",
+							Validators:          []validator.Int64{int64validator.AtLeast(1)},
+						},
+						"topology_key": schema.StringAttribute{Required: true, MarkdownDescription: "Node label that defines the domains, e.g. `topology.kubernetes.io/zone`."},
+						"when_unsatisfiable": schema.StringAttribute{
+							Optional: true, Computed: true, Default: stringdefault.StaticString("DoNotSchedule"),
+							MarkdownDescription: enumDoc(worker.WhenUnsatisfiable) + " Default `\"DoNotSchedule\"`.",
+							Validators:          oneOf(worker.WhenUnsatisfiable),
+						},
+						"labels": schema.MapAttribute{
+							ElementType: types.StringType, Optional: true,
+							MarkdownDescription: "Labels of the pods to count; default the worker's own labels (a label change then replaces the pod).",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func securityBlock() schema.Block {
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "Process identity and privileges. Always: no privilege escalation, every capability dropped but `add_capabilities`, " +
+			"and RuntimeDefault seccomp — the `baseline` Pod Security Standard, and `restricted` with `run_as_non_root`.",
+		Attributes: map[string]schema.Attribute{
+			"run_as_user":               schema.Int64Attribute{Optional: true, MarkdownDescription: "UID of the process."},
+			"run_as_group":              schema.Int64Attribute{Optional: true, MarkdownDescription: "GID of the process (on Docker only together with `run_as_user`)."},
+			"run_as_non_root":           schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Refuse to run as UID 0."},
+			"read_only_root_filesystem": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Mount the root file system read-only."},
+			"add_capabilities":          schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Linux capabilities to keep, without `CAP_` (e.g. `NET_BIND_SERVICE`)."},
+		},
+	}
+}
