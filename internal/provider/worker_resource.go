@@ -153,6 +153,7 @@ func (r *workerResource) planChanges(ctx context.Context, state *workerModel, pl
 		resp.RequiresReplace.Append(path.Root("status"))
 		tflog.Info(ctx, "worker exited; planning its replacement", map[string]any{"id": str(state.ID), "status": str(state.Status)})
 	}
+	keepPriorSpelling(state, plan)
 	if replace {
 		plan.Status, plan.NodeName, plan.IP = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
 		plan.UID, plan.StartedAt = types.StringUnknown(), types.StringUnknown()
@@ -352,4 +353,28 @@ func (r *workerResource) ImportState(ctx context.Context, req resource.ImportSta
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), ref.ID())...)
+}
+
+// keepPriorSpelling shows a respelled quantity or GPU type as no change even
+// when something else in its block does change.
+func keepPriorSpelling(state, plan *workerModel) {
+	keep := func(prior *semanticStringValue, planned *semanticStringValue) {
+		if eq, _ := prior.StringSemanticEquals(context.Background(), *planned); eq {
+			*planned = *prior
+		}
+	}
+	if state.Resources != nil && plan.Resources != nil {
+		keep(&state.Resources.CPU, &plan.Resources.CPU)
+		keep(&state.Resources.Memory, &plan.Resources.Memory)
+		keep(&state.Resources.CPULimit, &plan.Resources.CPULimit)
+		keep(&state.Resources.MemoryLimit, &plan.Resources.MemoryLimit)
+	}
+	if state.GPU != nil && plan.GPU != nil {
+		keep(&state.GPU.Type, &plan.GPU.Type)
+	}
+	for i := range plan.Volumes {
+		if i < len(state.Volumes) && state.Volumes[i].Ephemeral != nil && plan.Volumes[i].Ephemeral != nil {
+			keep(&state.Volumes[i].Ephemeral.SizeLimit, &plan.Volumes[i].Ephemeral.SizeLimit)
+		}
+	}
 }

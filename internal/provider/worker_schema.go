@@ -190,10 +190,10 @@ func gpuBlock() schema.Block {
 				Validators:          []validator.Int64{int64validator.Between(1, worker.MaxGPUCount)},
 			},
 			"type": schema.StringAttribute{
-				Required:   true,
+				Optional:   true,
 				CustomType: gpuTypeType,
 				MarkdownDescription: "Catalog name in any case: `v100`, `t4`, `a100`, `h100`, `mi100`, `mi200`, `intel-xe`, " +
-					"or a `gpu_type` of the provider. An unknown name is a plan error that suggests the nearest.",
+					"or a `gpu_type` of the provider. Required in the block. An unknown name is a plan error that suggests the nearest.",
 			},
 			"vendor": schema.StringAttribute{
 				Computed:            true,
@@ -236,7 +236,7 @@ func volumeBlock() schema.Block {
 				"persistent": schema.SingleNestedBlock{
 					MarkdownDescription: "A PersistentVolumeClaim on Kubernetes; a named volume on Docker (kept when the worker is destroyed).",
 					Attributes: map[string]schema.Attribute{
-						"claim_name": schema.StringAttribute{Required: true, MarkdownDescription: "Claim (or Docker volume) name."},
+						"claim_name": schema.StringAttribute{Optional: true, MarkdownDescription: "Claim (or Docker volume) name. Required in the block."},
 					},
 				},
 				"ephemeral": schema.SingleNestedBlock{
@@ -256,7 +256,7 @@ func volumeBlock() schema.Block {
 				"host_path": schema.SingleNestedBlock{
 					MarkdownDescription: "A path of the host: hostPath on Kubernetes, a bind mount on Docker. Must lie under the provider's `host_path_allowlist` when one is set.",
 					Attributes: map[string]schema.Attribute{
-						"path": schema.StringAttribute{Required: true, MarkdownDescription: "Absolute host path."},
+						"path": schema.StringAttribute{Optional: true, MarkdownDescription: "Absolute host path. Required in the block."},
 						"type": schema.StringAttribute{
 							Optional:            true,
 							Computed:            true,

@@ -183,7 +183,9 @@ func checkGPU(ps *Problems, g *GPU, catalog *Catalog) {
 	if g.Count < 1 || g.Count > MaxGPUCount {
 		ps.errorf(base.Child("count"), "Invalid GPU count", "%d is outside 1..%d.", g.Count, MaxGPUCount)
 	}
-	if _, ok := catalog.Lookup(g.Type); !ok {
+	if g.Type == "" {
+		ps.errorf(base.Child("type"), "Missing GPU type", "gpu needs a type, one of %s.", strings.Join(catalog.Names(), ", "))
+	} else if _, ok := catalog.Lookup(g.Type); !ok {
 		ps.errorf(base.Child("type"), "Unknown GPU type", "%s.", catalog.UnknownTypeError(g.Type))
 	}
 }
@@ -214,7 +216,11 @@ func checkVolumes(ps *Problems, volumes []Volume, allowlist []string) {
 		sources := 0
 		if v.Persistent != nil {
 			sources++
-			checkDNSSubdomain(ps, base.Child("persistent", "claim_name"), v.Persistent.ClaimName, "claim name")
+			if v.Persistent.ClaimName == "" {
+				ps.errorf(base.Child("persistent", "claim_name"), "Missing claim name", "persistent needs claim_name, the PersistentVolumeClaim (or Docker volume) to mount.")
+			} else {
+				checkDNSSubdomain(ps, base.Child("persistent", "claim_name"), v.Persistent.ClaimName, "claim name")
+			}
 		}
 		if v.Ephemeral != nil {
 			sources++
@@ -233,6 +239,10 @@ func checkVolumes(ps *Problems, volumes []Volume, allowlist []string) {
 
 func checkHostPath(ps *Problems, base Path, h *HostPathSource, allowlist []string) {
 	checkOneOf(ps, base.Child("type"), h.Type, HostPathTypes)
+	if h.Path == "" {
+		ps.errorf(base.Child("path"), "Missing host path", "host_path needs path, an absolute path on the host.")
+		return
+	}
 	if !path.IsAbs(h.Path) || path.Clean(h.Path) != h.Path {
 		ps.errorf(base.Child("path"), "Invalid host path", "%q must be an absolute path in clean form.", h.Path)
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,12 +16,15 @@ import (
 )
 
 // apiError says what was attempted and why it failed: the API's own message
-// when the server answered, or the address tried when it could not be
-// reached. The cause stays wrapped for errors.Is and apierrors.Is*.
+// when the server answered, else the address that gave no answer. The cause
+// stays wrapped for errors.Is and apierrors.Is*.
 func (d *Driver) apiError(action string, err error) error {
 	var status apierrors.APIStatus
-	if errors.As(err, &status) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	switch {
+	case errors.As(err, &status):
 		return fmt.Errorf("%s: %w", action, err)
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s: no answer in time from the kubernetes API server at %s: %w", action, d.host, err)
 	}
 	return fmt.Errorf("kubernetes API server at %s is unreachable: %s: %w", d.host, action, err)
 }
@@ -100,17 +104,21 @@ func (d *Driver) timeoutError(ctx context.Context, pod *corev1.Pod, waitFor stri
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		when = "before the create was cancelled"
 	}
-	name := pod.Namespace + "/" + pod.Name
-	var msg string
-	if scheduled := condition(pod, corev1.PodScheduled); pod.Spec.NodeName == "" && scheduled != nil && scheduled.Status == corev1.ConditionFalse {
-		msg = fmt.Sprintf("pod %s was not scheduled %s (%v): %s: %s", name, when, ctx.Err(), scheduled.Reason, scheduled.Message)
-	} else {
-		msg = fmt.Sprintf("pod %s was not %s %s (%v); it is %s", name, waitFor, when, ctx.Err(), describe(pod))
-	}
+	msg := stuckMessage(pod, waitFor, when, ctx.Err())
 	if events := d.warningEvents(ctx, pod); len(events) > 0 {
 		msg += "\nlast warning events of the pod:\n  " + strings.Join(events, "\n  ")
 	}
 	return &waitError{message: msg, cause: ctx.Err()}
+}
+
+// stuckMessage says where a pod stopped short of waitFor: the scheduler's
+// message when it is unschedulable, else its phase and container state.
+func stuckMessage(pod *corev1.Pod, waitFor, when string, cause error) string {
+	name := pod.Namespace + "/" + pod.Name
+	if scheduled := condition(pod, corev1.PodScheduled); pod.Spec.NodeName == "" && scheduled != nil && scheduled.Status == corev1.ConditionFalse {
+		return fmt.Sprintf("pod %s was not scheduled %s (%v): %s: %s", name, when, cause, scheduled.Reason, scheduled.Message)
+	}
+	return fmt.Sprintf("pod %s was not %s %s (%v); it is %s", name, waitFor, when, cause, describe(pod))
 }
 
 // waitError keeps the context's error reachable for errors.Is while its
@@ -163,7 +171,12 @@ func (d *Driver) warningEvents(ctx context.Context, pod *corev1.Pod) []string {
 	if err != nil {
 		return []string{fmt.Sprintf("(the pod's events could not be read: %v)", err)}
 	}
-	events := list.Items
+	return formatWarningEvents(list.Items)
+}
+
+// formatWarningEvents is the last few events, oldest first, one line each.
+func formatWarningEvents(events []corev1.Event) []string {
+	events = slices.Clone(events)
 	sort.SliceStable(events, func(i, j int) bool { return eventTime(&events[i]).Before(eventTime(&events[j])) })
 	if len(events) > maxWarningEvents {
 		events = events[len(events)-maxWarningEvents:]
