@@ -36,6 +36,19 @@ func mustBuild(t *testing.T, spec *worker.Spec, opts Options) *corev1.Pod {
 
 func qty(s string) resource.Quantity { return resource.MustParse(s) }
 
+// quantities shows a resource list as text, since equal quantities may
+// differ in their cached form.
+func quantities(list corev1.ResourceList) map[string]string {
+	if list == nil {
+		return nil
+	}
+	out := make(map[string]string, len(list))
+	for name, q := range list {
+		out[string(name)] = q.String()
+	}
+	return out
+}
+
 func TestBuildPodContainerAndMetadata(t *testing.T) {
 	spec := baseSpec()
 	spec.Resources = &worker.Resources{CPU: "2", Memory: "4Gi", CPULimit: "4", MemoryLimit: "8Gi"}
@@ -61,8 +74,8 @@ func TestBuildPodContainerAndMetadata(t *testing.T) {
 	assert.Equal(t, []string{"--epochs", "10"}, c.Args)
 	assert.Equal(t, []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}, {Name: "C", Value: "3"}}, c.Env)
 	assert.Equal(t, "/work", c.WorkingDir)
-	assert.Equal(t, corev1.ResourceList{corev1.ResourceCPU: qty("2"), corev1.ResourceMemory: qty("4Gi")}, c.Resources.Requests)
-	assert.Equal(t, corev1.ResourceList{corev1.ResourceCPU: qty("4"), corev1.ResourceMemory: qty("8Gi")}, c.Resources.Limits)
+	assert.Equal(t, map[string]string{"cpu": "2", "memory": "4Gi"}, quantities(c.Resources.Requests))
+	assert.Equal(t, map[string]string{"cpu": "4", "memory": "8Gi"}, quantities(c.Resources.Limits))
 	assert.Equal(t, corev1.RestartPolicyOnFailure, pod.Spec.RestartPolicy)
 	assert.Nil(t, pod.Spec.NodeSelector)
 	assert.Nil(t, pod.Spec.Affinity)
@@ -105,10 +118,8 @@ func TestBuildPodGPUPerVendor(t *testing.T) {
 			spec.GPU = &worker.GPU{Count: 2, Type: tc.gpuType}
 			pod := mustBuild(t, spec, Options{})
 			c := pod.Spec.Containers[0]
-			name := corev1.ResourceName(tc.resource)
-			assert.Equal(t, qty("2"), c.Resources.Requests[name])
-			assert.Equal(t, qty("2"), c.Resources.Limits[name])
-			assert.Equal(t, qty("1"), c.Resources.Requests[corev1.ResourceCPU])
+			assert.Equal(t, map[string]string{"cpu": "1", tc.resource: "2"}, quantities(c.Resources.Requests))
+			assert.Equal(t, map[string]string{tc.resource: "2"}, quantities(c.Resources.Limits))
 			assert.Equal(t, map[string]string{"accelerator": tc.nodeLabel}, pod.Spec.NodeSelector)
 			assert.Equal(t, []corev1.Toleration{{Key: tc.resource, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}, pod.Spec.Tolerations)
 		})
@@ -123,7 +134,7 @@ func TestBuildPodGPUCustomLabelKeyAndCatalog(t *testing.T) {
 	spec.Scheduling = &worker.Scheduling{NodeSelector: map[string]string{"zone": "a"}}
 	pod := mustBuild(t, spec, Options{GPUNodeLabelKey: "gpu.example/model", Catalog: catalog})
 	assert.Equal(t, map[string]string{"gpu.example/model": "nvidia-h200", "zone": "a"}, pod.Spec.NodeSelector)
-	assert.Equal(t, qty("1"), pod.Spec.Containers[0].Resources.Limits["nvidia.com/gpu"])
+	assert.Equal(t, map[string]string{"nvidia.com/gpu": "1"}, quantities(pod.Spec.Containers[0].Resources.Limits))
 }
 
 func TestBuildPodGPUErrors(t *testing.T) {
