@@ -1,0 +1,117 @@
+terraform {
+  required_providers {
+    hodei = {
+      source = "hodei-jobs/hodei"
+    }
+  }
+}
+
+# The simplest configuration: nothing. Workers run on the Docker engine that
+# DOCKER_HOST names (else the local socket), and Kubernetes workers use the
+# cluster of KUBECONFIG.
+provider "hodei" {}
+
+# A laptop: the local Docker engine is the default backend.
+provider "hodei" {
+  alias           = "laptop"
+  default_backend = "docker"
+
+  docker {
+    host = "unix:///var/run/docker.sock"
+  }
+}
+
+# A remote Docker engine over TLS (ca.pem, cert.pem and key.pem in cert_path).
+provider "hodei" {
+  alias = "build_host"
+
+  docker {
+    host      = "tcp://build-1.example.com:2376"
+    cert_path = "~/.docker/build-1"
+  }
+}
+
+# A remote Docker engine over SSH, as `docker -H ssh://...` reaches it.
+provider "hodei" {
+  alias = "build_host_ssh"
+
+  docker {
+    host = "ssh://deploy@build-2.example.com"
+  }
+}
+
+# A Kubernetes cluster through a kubeconfig and one of its contexts. Workers
+# that set no namespace go to "ml"; GPU workers select nodes by the
+# "accelerator" label; host_path volumes must lie under /srv/hodei.
+provider "hodei" {
+  alias               = "prod"
+  default_backend     = "kubernetes"
+  gpu_node_label_key  = "accelerator"
+  host_path_allowlist = ["/srv/hodei"]
+
+  kubernetes {
+    config_path    = "~/.kube/config"
+    config_context = "prod"
+    namespace      = "ml"
+  }
+}
+
+# A Kubernetes cluster through explicit credentials: a bearer token (for
+# example a service account's) and the API server's CA.
+variable "cluster_token" {
+  type      = string
+  sensitive = true
+  default   = ""
+}
+
+provider "hodei" {
+  alias           = "ci"
+  default_backend = "kubernetes"
+
+  kubernetes {
+    host                   = "https://10.0.0.1:6443"
+    token                  = var.cluster_token
+    cluster_ca_certificate = file("${path.module}/ca.pem")
+  }
+}
+
+# A Kubernetes cluster through a client certificate.
+provider "hodei" {
+  alias           = "lab"
+  default_backend = "kubernetes"
+
+  kubernetes {
+    host                   = "https://lab-cluster.example.com:6443"
+    client_certificate     = file("~/.hodei/lab/client.pem")
+    client_key             = file("~/.hodei/lab/client-key.pem")
+    cluster_ca_certificate = file("~/.hodei/lab/ca.pem")
+  }
+}
+
+# Both backends at once, and two GPU types added to the built-in catalog:
+# a new one (h200) and an override of a built-in one (t4, whose nodes carry
+# a different label value on this cluster).
+provider "hodei" {
+  alias           = "hybrid"
+  default_backend = "docker"
+
+  docker {
+    host = "unix:///var/run/docker.sock"
+  }
+
+  kubernetes {
+    config_path = "~/.kube/config"
+  }
+
+  gpu_type {
+    name       = "h200"
+    vendor     = "nvidia"
+    node_label = "nvidia-h200"
+  }
+
+  gpu_type {
+    name       = "t4"
+    vendor     = "nvidia"
+    node_label = "tesla-t4"
+  }
+}
