@@ -188,12 +188,15 @@ func toPath(p worker.Path) path.Path {
 	return out
 }
 
+// addProblem reports a finding on its attribute, and names the attribute in
+// the text too, since Terraform shows only the source line.
 func addProblem(diags *diag.Diagnostics, p worker.Problem) {
+	detail := fmt.Sprintf("%s: %s", p.Path, p.Detail)
 	if p.Warning {
-		diags.AddAttributeWarning(toPath(p.Path), p.Summary, p.Detail)
+		diags.AddAttributeWarning(toPath(p.Path), p.Summary, detail)
 		return
 	}
-	diags.AddAttributeError(toPath(p.Path), p.Summary, p.Detail)
+	diags.AddAttributeError(toPath(p.Path), p.Summary, detail)
 }
 
 // backendError turns a backend's error into a diagnostic; a foreign object

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Every test of the project: unit tests, acceptance tests with the real
+# Terraform CLI against a private Docker daemon and the devcluster control
+# plane, the devcluster's own tests, and the check that docs/ is current.
+# Starts the engines that are not running and stops, by pid, those it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOCKER_DIR=${DOCKER_DIR:-$PWD/.docker-test}
+
+stop_docker=false
+stop_cluster=false
+cleanup() {
+  if $stop_cluster; then make -s devcluster-down || true; fi
+  if $stop_docker; then ./scripts/docker-down.sh || true; fi
+}
+trap cleanup EXIT
+
+if ! { [ -f "$DOCKER_DIR/docker.pid" ] && kill -0 "$(cat "$DOCKER_DIR/docker.pid")" 2>/dev/null; }; then
+  stop_docker=true
+fi
+DOCKER_HOST=$(./scripts/docker-up.sh)
+export DOCKER_HOST
+
+if [ -f tools/devcluster/devcluster.mk ]; then
+  if ! { [ -f .devcluster/pid ] && kill -0 "$(cat .devcluster/pid)" 2>/dev/null; }; then
+    stop_cluster=true
+  fi
+  make -s devcluster-up
+  export HODEI_TEST_KUBECONFIG=$PWD/.devcluster/kubeconfig
+  export HODEI_TEST_RESTRICTED_KUBECONFIG=$PWD/.devcluster/restricted.kubeconfig
+fi
+
+TF_ACC_TERRAFORM_PATH=$(./scripts/terraform.sh)
+export TF_ACC_TERRAFORM_PATH TF_ACC=1
+# The tests use the terraform CLI configuration they write themselves.
+unset TF_CLI_CONFIG_FILE
+
+go vet ./...
+go test ./... -count=1 -timeout 60m ${TESTARGS:-}
+if [ -f tools/devcluster/devcluster.mk ]; then
+  make -s devcluster-test
+fi
+make -s docs-check
