@@ -2,7 +2,6 @@ package kubernetes
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -82,7 +81,6 @@ func (d *Driver) waitGone(ctx context.Context, pod *corev1.Pod) error {
 // resynchronised by one GET when that version has expired.
 func (d *Driver) watchPod(ctx context.Context, pod *corev1.Pod, visit func(*corev1.Pod) (bool, error)) error {
 	pods := d.client.CoreV1().Pods(pod.Namespace)
-	action := fmt.Sprintf("watching pod %s/%s", pod.Namespace, pod.Name)
 	version := pod.ResourceVersion
 	for {
 		w, err := pods.Watch(ctx, metav1.ListOptions{
@@ -90,55 +88,62 @@ func (d *Driver) watchPod(ctx context.Context, pod *corev1.Pod, visit func(*core
 			ResourceVersion:     version,
 			AllowWatchBookmarks: true,
 		})
+		if err != nil && !expired(err) {
+			return d.apiError(fmt.Sprintf("watching pod %s/%s", pod.Namespace, pod.Name), err)
+		}
 		if err == nil {
-			version, err = consumeWatch(ctx, w, pod, version, visit)
+			var done bool
+			version, done, err = consumeWatch(ctx, w, pod, version, visit)
 			w.Stop()
+			switch {
+			case done:
+				return nil
+			case err == nil: // closed by the server: resume
+				continue
+			case !expired(err):
+				return err
+			}
 		}
+		current, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
 		switch {
-		case errors.Is(err, errWatchDone):
-			return nil
-		case err == nil:
-			continue
-		case apierrors.IsResourceExpired(err) || apierrors.IsGone(err):
-			current, getErr := pods.Get(ctx, pod.Name, metav1.GetOptions{})
-			if apierrors.IsNotFound(getErr) || (getErr == nil && current.UID != pod.UID) {
-				current = nil
-			} else if getErr != nil {
-				return d.apiError(fmt.Sprintf("reading pod %s/%s", pod.Namespace, pod.Name), getErr)
-			}
-			if done, visitErr := visit(current); visitErr != nil || done {
-				return visitErr
-			}
-			if current == nil {
-				return fmt.Errorf("pod %s/%s is gone", pod.Namespace, pod.Name)
-			}
-			version = current.ResourceVersion
-		default:
-			return d.apiError(action, err)
+		case apierrors.IsNotFound(err):
+			current = nil
+		case err != nil:
+			return d.apiError(fmt.Sprintf("reading pod %s/%s", pod.Namespace, pod.Name), err)
+		case current.UID != pod.UID:
+			current = nil
 		}
+		if done, err := visit(current); err != nil || done {
+			return err
+		}
+		if current == nil {
+			return fmt.Errorf("pod %s/%s is gone", pod.Namespace, pod.Name)
+		}
+		version = current.ResourceVersion
 	}
 }
 
-var errWatchDone = errors.New("watch done")
+// expired tells whether a watch's resource version is too old to resume.
+func expired(err error) bool { return apierrors.IsResourceExpired(err) || apierrors.IsGone(err) }
 
-// consumeWatch reads events until visit is done (errWatchDone), the server
-// closes the watch (nil) or something fails. It returns the last resource
-// version seen.
-func consumeWatch(ctx context.Context, w watch.Interface, pod *corev1.Pod, version string, visit func(*corev1.Pod) (bool, error)) (string, error) {
+// consumeWatch reads events until visit is done, the server closes the
+// watch (not done, no error) or something fails. It returns the last
+// resource version seen.
+func consumeWatch(ctx context.Context, w watch.Interface, pod *corev1.Pod, version string, visit func(*corev1.Pod) (bool, error)) (string, bool, error) {
 	for {
 		select {
 		case <-ctx.Done():
-			return version, ctx.Err()
+			return version, false, ctx.Err()
 		case event, open := <-w.ResultChan():
 			if !open {
-				return version, nil
+				return version, false, nil
 			}
 			if event.Type == watch.Error {
-				return version, apierrors.FromObject(event.Object)
+				return version, false, fmt.Errorf("watching pod %s/%s: %w", pod.Namespace, pod.Name, apierrors.FromObject(event.Object))
 			}
 			current, ok := event.Object.(*corev1.Pod)
 			if !ok {
-				return version, fmt.Errorf("watching pod %s/%s: unexpected %T in a %s event", pod.Namespace, pod.Name, event.Object, event.Type)
+				return version, false, fmt.Errorf("watching pod %s/%s: unexpected %T in a %s event", pod.Namespace, pod.Name, event.Object, event.Type)
 			}
 			version = current.ResourceVersion
 			if event.Type == watch.Bookmark {
@@ -149,12 +154,10 @@ func consumeWatch(ctx context.Context, w watch.Interface, pod *corev1.Pod, versi
 			}
 			done, err := visit(current)
 			switch {
-			case err != nil:
-				return version, err
-			case done:
-				return version, errWatchDone
+			case err != nil || done:
+				return version, done, err
 			case current == nil:
-				return version, fmt.Errorf("pod %s/%s is gone", pod.Namespace, pod.Name)
+				return version, false, fmt.Errorf("pod %s/%s is gone", pod.Namespace, pod.Name)
 			}
 		}
 	}

@@ -115,3 +115,16 @@ func TestWaitGoneAcceptsAPodOfAnotherUID(t *testing.T) {
 	}})
 	require.NoError(t, d.waitGone(testContext(t), podVersion("10", corev1.PodRunning, true)))
 }
+
+func TestWatchErrorsKeepTheirOwnWords(t *testing.T) {
+	pulling := podVersion("11", corev1.PodPending, false)
+	pulling.Status.ContainerStatuses[0].State.Waiting = &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "not found"}
+	d := fakeDriver(t, &scriptedWatches{scripts: [][]watch.Event{{{Type: watch.Modified, Object: pulling}}}})
+	_, err := d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitRunning)
+	require.EqualError(t, err, "container worker of pod ml/w cannot run: ErrImagePull: not found")
+
+	internal := &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError, Reason: metav1.StatusReasonInternalError, Message: "etcd is sad"}
+	d = fakeDriver(t, &scriptedWatches{scripts: [][]watch.Event{{{Type: watch.Error, Object: internal}}}})
+	_, err = d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitRunning)
+	require.EqualError(t, err, "watching pod ml/w: etcd is sad")
+}
