@@ -161,7 +161,7 @@ resource "hodei_worker" "test" {
 			},
 			{
 				// The same values spelled otherwise are no change.
-				Config: config("500m", "0.25Gi", "1000m", "1024Mi", "65536Ki"),
+				Config:           config("500m", "0.25Gi", "1000m", "1024Mi", "65536Ki"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 			{
