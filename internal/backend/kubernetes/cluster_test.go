@@ -136,3 +136,19 @@ func TestClusterNeverTouchesForeignPods(t *testing.T) {
 	_, err = client.CoreV1().Pods(ns).Get(context.Background(), "foreign", metav1.GetOptions{})
 	require.NoError(t, err)
 }
+
+func TestClusterRestrictedPodSecurity(t *testing.T) {
+	d, client, ns := clusterDriver(t)
+	_, err := client.CoreV1().Namespaces().Patch(context.Background(), ns, types.MergePatchType,
+		[]byte(`{"metadata":{"labels":{"pod-security.kubernetes.io/enforce":"restricted"}}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+
+	_, err = d.Create(timeout(t, 30*time.Second), clusterSpec(ns, "root", "registry.example/trainer:1.4"), waitRunning)
+	require.ErrorContains(t, err, "creating pod "+ns+"/root: ")
+	require.ErrorContains(t, err, `violates PodSecurity "restricted:latest"`)
+
+	spec := clusterSpec(ns, "nonroot", "registry.example/trainer:1.4")
+	spec.Security = &worker.Security{RunAsNonRoot: true, RunAsUser: ptr(int64(1000)), AddCapabilities: []string{"NET_BIND_SERVICE"}}
+	_, err = d.Create(timeout(t, 30*time.Second), spec, waitRunning)
+	require.NoError(t, err)
+}
