@@ -88,7 +88,7 @@ func (v semanticStringValue) Type(context.Context) attr.Type { return semanticSt
 
 func (v semanticStringValue) StringSemanticEquals(_ context.Context, newValuable basetypes.StringValuable) (bool, diag.Diagnostics) {
 	other, ok := newValuable.(semanticStringValue)
-	if !ok || other.IsNull() || other.IsUnknown() || v.IsNull() || v.IsUnknown() {
+	if !ok || other.kind != v.kind || other.IsNull() || other.IsUnknown() || v.IsNull() || v.IsUnknown() {
 		return false, nil
 	}
 	return v.kind.equal(v.ValueString(), other.ValueString()), nil

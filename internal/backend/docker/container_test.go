@@ -1,0 +1,126 @@
+package docker
+
+import (
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
+)
+
+func baseSpec() *worker.Spec {
+	return &worker.Spec{Name: "w", Backend: worker.BackendDocker, Image: "busybox", RestartPolicy: "Always"}
+}
+
+func TestBuildContainerGPU(t *testing.T) {
+	catalog := worker.DefaultCatalog()
+	for _, tc := range []struct {
+		gpuType  string
+		requests []container.DeviceRequest
+		devices  []string
+		groups   []string
+	}{
+		{gpuType: "A100", requests: []container.DeviceRequest{{Driver: "nvidia", Count: 2, Capabilities: [][]string{{"gpu"}}}}},
+		{gpuType: "mi200", devices: []string{"/dev/kfd", "/dev/dri"}, groups: []string{"video"}},
+		{gpuType: "intel-xe", devices: []string{"/dev/dri"}},
+	} {
+		t.Run(tc.gpuType, func(t *testing.T) {
+			s := baseSpec()
+			s.GPU = &worker.GPU{Type: tc.gpuType, Count: 2}
+			built, err := buildContainer(s, catalog)
+			require.NoError(t, err)
+			assert.Equal(t, tc.requests, built.HostConfig.DeviceRequests)
+			var paths []string
+			for _, d := range built.HostConfig.Devices {
+				assert.Equal(t, d.PathOnHost, d.PathInContainer)
+				assert.Equal(t, "rwm", d.CgroupPermissions)
+				paths = append(paths, d.PathOnHost)
+			}
+			assert.Equal(t, tc.devices, paths)
+			assert.Equal(t, tc.groups, []string(built.HostConfig.GroupAdd))
+		})
+	}
+}
+
+func TestBuildContainerMapping(t *testing.T) {
+	uid, gid := int64(1000), int64(2000)
+	s := baseSpec()
+	s.Command, s.Args = []string{"python"}, []string{"train.py"}
+	s.Env = map[string]string{"B": "2", "A": "1"}
+	s.Labels = map[string]string{"team": "ml"}
+	s.RestartPolicy = "OnFailure"
+	s.Resources = &worker.Resources{CPU: "250m", Memory: "1Gi", CPULimit: "1.5", MemoryLimit: "2Gi"}
+	s.Security = &worker.Security{RunAsUser: &uid, RunAsGroup: &gid, ReadOnlyRootFilesystem: true, AddCapabilities: []string{"NET_BIND_SERVICE"}}
+	s.Volumes = []worker.Volume{
+		{Name: "data", MountPath: "/data", ReadOnly: true, Persistent: &worker.PersistentSource{ClaimName: "datasets"}},
+		{Name: "tmp", MountPath: "/tmp", Ephemeral: &worker.EphemeralSource{Medium: "Memory", SizeLimit: "10Mi"}},
+		{Name: "cache", MountPath: "/cache", Ephemeral: &worker.EphemeralSource{}},
+		{Name: "models", MountPath: "/models", SubPath: "v3", HostPath: &worker.HostPathSource{Path: "/srv/models"}},
+	}
+	built, err := buildContainer(s, worker.DefaultCatalog())
+	require.NoError(t, err)
+	cfg, host := built.Config, built.HostConfig
+	assert.Equal(t, []string{"python"}, []string(cfg.Entrypoint))
+	assert.Equal(t, []string{"train.py"}, []string(cfg.Cmd))
+	assert.Equal(t, []string{"A=1", "B=2"}, cfg.Env)
+	assert.Equal(t, "1000:2000", cfg.User)
+	assert.Equal(t, "ml", cfg.Labels["team"])
+	assert.Equal(t, "hodei", cfg.Labels[worker.LabelManagedBy])
+	assert.Equal(t, "w", cfg.Labels[worker.LabelWorker])
+	decoded, err := worker.DecodeCanonical(cfg.Labels[worker.AnnotationSpec])
+	require.NoError(t, err)
+	assert.Equal(t, s, decoded)
+	assert.Equal(t, container.RestartPolicyOnFailure, host.RestartPolicy.Name)
+	assert.Equal(t, int64(256), host.CPUShares)
+	assert.Equal(t, int64(1_500_000_000), host.NanoCPUs)
+	assert.Equal(t, int64(1<<30), host.MemoryReservation)
+	assert.Equal(t, int64(2<<30), host.Memory)
+	assert.Equal(t, host.Memory, host.MemorySwap, "no swap beyond the limit")
+	assert.Equal(t, []string{"ALL"}, []string(host.CapDrop))
+	assert.Equal(t, []string{"NET_BIND_SERVICE"}, []string(host.CapAdd))
+	assert.Equal(t, []string{"no-new-privileges:true"}, host.SecurityOpt)
+	assert.True(t, host.ReadonlyRootfs)
+	require.Len(t, host.Mounts, 4)
+	assert.Equal(t, mount.Mount{Type: mount.TypeVolume, Source: "datasets", Target: "/data", ReadOnly: true}, host.Mounts[0])
+	assert.Equal(t, mount.Mount{Type: mount.TypeTmpfs, Target: "/tmp", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 10 << 20}}, host.Mounts[1])
+	assert.Equal(t, mount.Mount{Type: mount.TypeVolume, Target: "/cache"}, host.Mounts[2])
+	assert.Equal(t, mount.Mount{Type: mount.TypeBind, Source: "/srv/models/v3", Target: "/models"}, host.Mounts[3])
+}
+
+func TestObservedResourcesKeepSpellingAndShowDrift(t *testing.T) {
+	declared := &worker.Resources{CPU: "0.5", CPULimit: "1", MemoryLimit: "1024Mi"}
+	var live container.Resources
+	require.NoError(t, applyResources(&live, declared))
+	assert.Equal(t, declared, observedResources(declared, live), "unchanged values keep their spelling")
+
+	live.NanoCPUs = 2_500_000_000
+	got := observedResources(declared, live)
+	assert.Equal(t, "2500m", got.CPULimit, "a docker update shows as drift")
+	assert.Equal(t, "0.5", got.CPU)
+	assert.Nil(t, observedResources(nil, container.Resources{}))
+}
+
+func TestDockerCheckWarnings(t *testing.T) {
+	s := baseSpec()
+	s.Namespace = "ml"
+	s.Scheduling = &worker.Scheduling{
+		NodeSelector: map[string]string{"zone": "a"},
+		Tolerations:  []worker.Toleration{{Key: "k", Operator: "Exists"}},
+	}
+	s.Volumes = []worker.Volume{{Name: "v", MountPath: "/v", Ephemeral: &worker.EphemeralSource{SizeLimit: "1Gi"}}}
+	s.GPU = &worker.GPU{Type: "mi200", Count: 1}
+	problems := Check(s, worker.DefaultCatalog())
+	var paths []string
+	for _, p := range problems {
+		assert.True(t, p.Warning, p.String())
+		paths = append(paths, p.Path.String())
+	}
+	assert.ElementsMatch(t, []string{
+		"namespace", "scheduling.node_selector", "scheduling.toleration",
+		"volume[0].ephemeral.size_limit", "gpu.count",
+	}, paths)
+	assert.Empty(t, Check(baseSpec(), worker.DefaultCatalog()))
+}
