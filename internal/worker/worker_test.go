@@ -39,7 +39,7 @@ func TestValidateAcceptsTheContractExample(t *testing.T) {
 func TestValidateNamesTheAttribute(t *testing.T) {
 	for attr, mutate := range map[string]func(*Spec){
 		"name":      func(s *Spec) { s.Name = "Trainer" },
-		"image":     func(s *Spec) { s.Image = "UPPER/case" },
+		"image":     func(s *Spec) { s.Image = "trainer image" },
 		"gpu.type":  func(s *Spec) { s.GPU = &GPU{Count: 1, Type: "h10"} },
 		"gpu.count": func(s *Spec) { s.GPU = &GPU{Count: 17, Type: "h100"} },
 		"volume[0].host_path.path": func(s *Spec) {
