@@ -361,3 +361,39 @@ func TestAccWorkerDocker_settingsDockerCannotHonourWarn(t *testing.T) {
 		}},
 	})
 }
+
+func TestAccWorkerDocker_pullFailureShowsTheDaemonsReason(t *testing.T) {
+	cli := dockerTestClient(t)
+	name := randomName("pull")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: fmt.Sprintf(`
+resource "hodei_worker" "test" {
+  name  = %q
+  image = "registry.invalid/hodei/absent:1.0"
+}
+`, name),
+				ExpectError: regexp.MustCompile(`(?s)pulling\s+image\s+"registry.invalid/hodei/absent:1.0"`),
+			},
+			{
+				PreConfig: func() { assert.NoError(t, assertNoContainer(cli, name)) },
+				Config:    `# nothing`,
+				PlanOnly:  true,
+			},
+		},
+	})
+}
+
+func TestAccWorkerDocker_unreachableDaemonNamesTheAddress(t *testing.T) {
+	dockerTestClient(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: unreachableDocker + simpleWorker(randomName("nodaemon"), ""),
+			ExpectError: regexp.MustCompile(
+				`(?s)docker\s+backend:\s+the\s+Docker\s+daemon\s+at\s+unix:///nonexistent/hodei-test/docker.sock\s+is\s+unreachable`),
+		}},
+	})
+}
