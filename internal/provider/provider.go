@@ -208,5 +208,5 @@ func (p *hodeiProvider) Resources(context.Context) []func() resource.Resource {
 }
 
 func (p *hodeiProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{newGPUTypesDataSource, newWorkerDataSource}
 }

@@ -1,0 +1,78 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+var _ datasource.DataSourceWithConfigure = &gpuTypesDataSource{}
+
+// gpuTypesDataSource exposes the effective GPU catalog: the built-in types
+// with the provider's gpu_type blocks added or overriding.
+type gpuTypesDataSource struct {
+	data *providerData
+}
+
+func newGPUTypesDataSource() datasource.DataSource { return &gpuTypesDataSource{} }
+
+var gpuTypeAttrTypes = map[string]attr.Type{
+	"name":          types.StringType,
+	"vendor":        types.StringType,
+	"resource_name": types.StringType,
+	"node_label":    types.StringType,
+}
+
+type gpuTypesModel struct {
+	ID    types.String `tfsdk:"id"`
+	Types types.List   `tfsdk:"types"`
+}
+
+func (d *gpuTypesDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_gpu_types"
+}
+
+func (d *gpuTypesDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "The effective GPU catalog: the built-in types plus the provider's `gpu_type` blocks.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "Always `gpu_types`."},
+			"types": schema.ListNestedAttribute{
+				Computed:            true,
+				MarkdownDescription: "Catalog entries sorted by name.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"name":          schema.StringAttribute{Computed: true, MarkdownDescription: "Type name for `gpu.type`."},
+					"vendor":        schema.StringAttribute{Computed: true, MarkdownDescription: "`nvidia`, `amd` or `intel`."},
+					"resource_name": schema.StringAttribute{Computed: true, MarkdownDescription: "Kubernetes extended resource."},
+					"node_label":    schema.StringAttribute{Computed: true, MarkdownDescription: "Value of the GPU node label."},
+				}},
+			},
+		},
+	}
+}
+
+func (d *gpuTypesDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, _ *datasource.ConfigureResponse) {
+	if data, ok := req.ProviderData.(*providerData); ok {
+		d.data = data
+	}
+}
+
+func (d *gpuTypesDataSource) Read(ctx context.Context, _ datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var elems []attr.Value
+	for _, t := range d.data.catalog.Types() {
+		obj, diags := types.ObjectValue(gpuTypeAttrTypes, map[string]attr.Value{
+			"name":          types.StringValue(t.Name),
+			"vendor":        types.StringValue(t.Vendor),
+			"resource_name": types.StringValue(t.ResourceName()),
+			"node_label":    types.StringValue(t.NodeLabel),
+		})
+		resp.Diagnostics.Append(diags...)
+		elems = append(elems, obj)
+	}
+	list, diags := types.ListValue(types.ObjectType{AttrTypes: gpuTypeAttrTypes}, elems)
+	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &gpuTypesModel{ID: types.StringValue("gpu_types"), Types: list})...)
+}
