@@ -313,7 +313,9 @@ func TestAccWorkerKubernetes_volumes(t *testing.T) {
 		},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = cli.CoreV1().PersistentVolumes().Delete(context.Background(), pvName, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = cli.CoreV1().PersistentVolumes().Delete(context.Background(), pvName, metav1.DeleteOptions{})
+	})
 	_, err = cli.CoreV1().PersistentVolumeClaims(ns).Create(ctx, &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: "datasets"},
 		Spec: corev1.PersistentVolumeClaimSpec{
@@ -516,7 +518,7 @@ func TestAccWorkerKubernetes_driftAndUpdates(t *testing.T) {
 			},
 			{
 				// Resources replace on Kubernetes; respelled they do not.
-				Config: strings.Replace(config(k8sImage+"-next", "research"), `"100m"`, `"0.1"`, 1),
+				Config:           strings.Replace(config(k8sImage+"-next", "research"), `"100m"`, `"0.1"`, 1),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 		},
