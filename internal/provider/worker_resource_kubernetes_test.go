@@ -299,37 +299,7 @@ resource "hodei_worker" "reader" {
 func TestAccWorkerKubernetes_volumes(t *testing.T) {
 	cli, kubeconfig := kubeTestClient(t)
 	ns := testNamespace(t, cli, nil)
-	ctx := context.Background()
-	pvName := randomName("pv")
-	storage := "hodei-manual"
-	_, err := cli.CoreV1().PersistentVolumes().Create(ctx, &corev1.PersistentVolume{
-		ObjectMeta: metav1.ObjectMeta{Name: pvName},
-		Spec: corev1.PersistentVolumeSpec{
-			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: k8sresource.MustParse("1Gi")},
-			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			StorageClassName:              storage,
-			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimDelete,
-			PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/srv/hodei/" + pvName}},
-		},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = cli.CoreV1().PersistentVolumes().Delete(context.Background(), pvName, metav1.DeleteOptions{})
-	})
-	_, err = cli.CoreV1().PersistentVolumeClaims(ns).Create(ctx, &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: "datasets"},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			StorageClassName: &storage,
-			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: k8sresource.MustParse("1Gi")}},
-		},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
-		pvc, err := cli.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "datasets", metav1.GetOptions{})
-		return err == nil && pvc.Status.Phase == corev1.ClaimBound, nil
-	})
-	require.NoError(t, err, "the persistent-volume binder bound the claim")
+	bindClaim(t, cli, ns, "datasets")
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
