@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+)
+
+const (
+	// readyTimeout bounds start-up; a healthy start takes a few seconds.
+	readyTimeout = 2 * time.Minute
+	// stopTimeout bounds how long the components may take to shut down.
+	stopTimeout = 30 * time.Second
+	// pollInterval paces the readiness checks.
+	pollInterval = 100 * time.Millisecond
+)
+
+// UpOptions are the flags of "devcluster up".
+type UpOptions struct {
+	NodesFile            string
+	Kubeconfig           string
+	DataDir              string
+	RestrictedKubeconfig string
+	RestrictedNamespace  string
+	Verbose              bool
+}
+
+// Up runs the cluster until ctx ends. It writes "ready" on stdout once every
+// component is healthy and every node Ready, and logs progress on stderr.
+func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err error) {
+	started := time.Now()
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(stderr, "devcluster: %5.2fs "+format+"\n", append([]any{time.Since(started).Seconds()}, args...)...)
+	}
+	topology, err := LoadTopology(opts.NodesFile)
+	if err != nil {
+		return err
+	}
+
+	dataDir := opts.DataDir
+	if dataDir == "" {
+		if dataDir, err = os.MkdirTemp("", "devcluster-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dataDir)
+	} else if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	if err := configureComponentLogs(dataDir, opts.Verbose); err != nil {
+		return err
+	}
+
+	pki, err := EnsurePKI(filepath.Join(dataDir, "pki"))
+	if err != nil {
+		return err
+	}
+	caPEM, err := pki.CACertPEM()
+	if err != nil {
+		return err
+	}
+	etcd, etcdURL, err := StartEtcd(filepath.Join(dataDir, "etcd"))
+	if err != nil {
+		return err
+	}
+	defer etcd.Close()
+	logf("etcd serving on %s", etcdURL)
+
+	// Components stop when componentsCtx ends; etcd is closed after them.
+	componentsCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopComponents()
+	server, apiserver, err := StartAPIServer(componentsCtx, pki, etcdURL)
+	if err != nil {
+		return err
+	}
+	components := []*runningComponent{apiserver}
+	defer func() {
+		stopComponents()
+		if !waitAll(components, stopTimeout) {
+			err = errors.Join(err, fmt.Errorf("components did not stop within %s", stopTimeout))
+		}
+		logf("stopped")
+	}()
+
+	adminCert, adminKey, err := pki.ClientCert(adminIdentity)
+	if err != nil {
+		return err
+	}
+	admin := Credentials{ClientCertPEM: adminCert, ClientKeyPEM: adminKey}
+	client, err := kubernetes.NewForConfig(restConfig(server, caPEM, admin))
+	if err != nil {
+		return err
+	}
+	if err := waitUntil(ctx, components, func(ctx context.Context) error { return apiserverReady(ctx, client) }); err != nil {
+		return err
+	}
+	logf("kube-apiserver ready on %s", server)
+	if err := WriteKubeconfig(opts.Kubeconfig, server, caPEM, admin, ""); err != nil {
+		return err
+	}
+
+	var healthChecks []*componentHealthz
+	for _, component := range []struct {
+		identity clientIdentity
+		start    func(context.Context, string, *PKI) (string, *runningComponent, error)
+		endpoint string
+	}{
+		{schedulerIdentity, StartScheduler, "/readyz"},
+		{controllerManagerIdentity, StartControllerManager, "/healthz"},
+	} {
+		kubeconfig, err := writeComponentKubeconfig(pki, dataDir, server, caPEM, component.identity)
+		if err != nil {
+			return err
+		}
+		url, running, err := component.start(componentsCtx, kubeconfig, pki)
+		if err != nil {
+			return err
+		}
+		components = append(components, running)
+		healthChecks = append(healthChecks, newComponentHealthz(component.identity.name, url+component.endpoint, caPEM))
+	}
+
+	simulator, err := NewNodeSimulator(client, topology)
+	if err != nil {
+		return err
+	}
+	defer simulator.Shutdown()
+	if err := simulator.Register(ctx); err != nil {
+		return err
+	}
+	go simulator.RunHeartbeats(componentsCtx)
+	if err := simulator.StartPods(componentsCtx); err != nil {
+		return err
+	}
+	logf("%d nodes registered", len(topology.Nodes))
+
+	if opts.RestrictedKubeconfig != "" {
+		token, err := CreateRestrictedAccess(ctx, client, opts.RestrictedNamespace)
+		if err != nil {
+			return err
+		}
+		if err := WriteKubeconfig(opts.RestrictedKubeconfig, server, caPEM, Credentials{Token: token}, opts.RestrictedNamespace); err != nil {
+			return err
+		}
+	}
+
+	err = waitUntil(ctx, components, func(ctx context.Context) error {
+		for _, health := range healthChecks {
+			if err := health.check(ctx); err != nil {
+				return err
+			}
+		}
+		if err := defaultServiceAccountExists(ctx, client); err != nil {
+			return err
+		}
+		return nodesReady(ctx, client, topology)
+	})
+	if err != nil {
+		return err
+	}
+	logf("ready; kubeconfig %s", opts.Kubeconfig)
+	fmt.Fprintln(stdout, "ready")
+
+	if failed := firstStopped(ctx, components); failed != nil {
+		return failed.exitError()
+	}
+	logf("stopping")
+	return nil
+}
+
+func writeComponentKubeconfig(pki *PKI, dataDir, server string, caPEM []byte, identity clientIdentity) (string, error) {
+	cert, key, err := pki.ClientCert(identity)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dataDir, identity.name+".kubeconfig")
+	return path, WriteKubeconfig(path, server, caPEM, Credentials{ClientCertPEM: cert, ClientKeyPEM: key}, "")
+}
+
+// waitUntil polls check until it passes, ctx ends, a component stops or
+// readyTimeout passes; the last failure explains a timeout.
+func waitUntil(ctx context.Context, components []*runningComponent, check func(context.Context) error) error {
+	deadline := time.After(readyTimeout)
+	ticker := time.NewTicker(pollInterval)
+	defer ticker.Stop()
+	for {
+		checkCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		lastErr := check(checkCtx)
+		cancel()
+		if lastErr == nil {
+			return nil
+		}
+		for _, component := range components {
+			if component.stopped() {
+				return component.exitError()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("not ready after %s: %w", readyTimeout, lastErr)
+		case <-ticker.C:
+		}
+	}
+}

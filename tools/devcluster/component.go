@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+)
+
+// runningComponent is a control-plane component running in a goroutine.
+type runningComponent struct {
+	name string
+	done chan struct{}
+	err  error // Run's result, set before done is closed
+}
+
+func runComponent(name string, run func() error) *runningComponent {
+	component := &runningComponent{name: name, done: make(chan struct{})}
+	go func() {
+		defer close(component.done)
+		component.err = run()
+	}()
+	return component
+}
+
+func (c *runningComponent) stopped() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *runningComponent) exitError() error {
+	return fmt.Errorf("%s stopped: %v", c.name, c.err)
+}
+
+// firstStopped waits until ctx ends (nil) or a component stops by itself (that one).
+func firstStopped(ctx context.Context, components []*runningComponent) *runningComponent {
+	cases := []reflect.SelectCase{{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())}}
+	for _, component := range components {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(component.done)})
+	}
+	chosen, _, _ := reflect.Select(cases)
+	if chosen == 0 {
+		return nil
+	}
+	return components[chosen-1]
+}
+
+// waitAll waits for every component to stop, at most timeout in all.
+func waitAll(components []*runningComponent, timeout time.Duration) bool {
+	deadline := time.After(timeout)
+	for _, component := range components {
+		select {
+		case <-component.done:
+		case <-deadline:
+			return false
+		}
+	}
+	return true
+}

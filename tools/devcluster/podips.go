@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// podIPPool hands out the addresses of one node's pod CIDR, one per pod UID.
+type podIPPool struct {
+	cidr  *net.IPNet
+	mu    sync.Mutex
+	byIP  map[string]types.UID
+	byUID map[types.UID]string
+}
+
+func newPodIPPool(cidr *net.IPNet) *podIPPool {
+	return &podIPPool{cidr: cidr, byIP: map[string]types.UID{}, byUID: map[types.UID]string{}}
+}
+
+// assign returns the pod's address. current is the address the pod already
+// reports, kept so that a restarted simulator does not renumber running pods.
+func (p *podIPPool) assign(uid types.UID, current string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ip, ok := p.byUID[uid]; ok {
+		return ip, nil
+	}
+	if current != "" {
+		if owner, taken := p.byIP[current]; !taken || owner == uid {
+			p.take(uid, current)
+			return current, nil
+		}
+	}
+	base := p.cidr.IP.To4()
+	ones, bits := p.cidr.Mask.Size()
+	size := 1 << (bits - ones)
+	// .0 is the network, .1 the node's bridge, the last the broadcast address.
+	for host := 2; host < size-1; host++ {
+		ip := net.IPv4(base[0], base[1], base[2], base[3]+byte(host)).String()
+		if _, taken := p.byIP[ip]; !taken {
+			p.take(uid, ip)
+			return ip, nil
+		}
+	}
+	return "", fmt.Errorf("no free pod address in %s", p.cidr)
+}
+
+func (p *podIPPool) take(uid types.UID, ip string) {
+	p.byIP[ip] = uid
+	p.byUID[uid] = ip
+}
+
+// release frees the pod's address, if it had one.
+func (p *podIPPool) release(uid types.UID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ip, ok := p.byUID[uid]; ok {
+		delete(p.byIP, ip)
+		delete(p.byUID, uid)
+	}
+}
