@@ -99,15 +99,18 @@ func TestClusterFailuresLeaveNoPod(t *testing.T) {
 	_, err := d.Create(timeout(t, time.Minute), clusterSpec(ns, "missing", "registry.example/trainer:missing"), waitRunning)
 	require.Error(t, err)
 	assert.Regexp(t, "ErrImagePull|ImagePullBackOff", err.Error())
+	t.Log(err)
 	assert.Less(t, time.Since(start), 15*time.Second)
 	assertGone("missing")
 
 	_, err = d.Create(timeout(t, time.Minute), clusterSpec(ns, "crash", "registry.example/trainer:crash"), waitRunning)
 	require.ErrorContains(t, err, "CrashLoopBackOff")
+	t.Log(err)
 	assertGone("crash")
 
 	_, err = d.Create(timeout(t, time.Minute), clusterSpec(ns, "exit0", "registry.example/trainer:exit0"), waitRunning)
 	require.ErrorContains(t, err, "exited")
+	t.Log(err)
 	assertGone("exit0")
 
 	spec := clusterSpec(ns, "t4", "registry.example/trainer:1.4")
@@ -146,6 +149,7 @@ func TestClusterRestrictedPodSecurity(t *testing.T) {
 	_, err = d.Create(timeout(t, 30*time.Second), clusterSpec(ns, "root", "registry.example/trainer:1.4"), waitRunning)
 	require.ErrorContains(t, err, "creating pod "+ns+"/root: ")
 	require.ErrorContains(t, err, `violates PodSecurity "restricted:latest"`)
+	t.Log(err)
 
 	spec := clusterSpec(ns, "nonroot", "registry.example/trainer:1.4")
 	spec.Security = &worker.Security{RunAsNonRoot: true, RunAsUser: ptr(int64(1000)), AddCapabilities: []string{"NET_BIND_SERVICE"}}
