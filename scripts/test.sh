@@ -36,6 +36,12 @@ export TF_ACC_TERRAFORM_PATH TF_ACC=1
 unset TF_CLI_CONFIG_FILE
 
 go vet ./...
+# Lint when golangci-lint can be installed from the module proxy.
+if make -s bin/golangci-lint; then
+  make -s lint
+else
+  echo "golangci-lint could not be installed; lint skipped" >&2
+fi
 go test ./... -count=1 -timeout 60m ${TESTARGS:-}
 if [ -f tools/devcluster/devcluster.mk ]; then
   make -s devcluster-test

@@ -63,7 +63,7 @@ data "hodei_worker" "read" {
 					resource.TestCheckResourceAttrPair("data.hodei_worker.read", "ip", "hodei_worker.test", "ip"),
 					resource.TestCheckResourceAttrPair("data.hodei_worker.read", "node_name", "hodei_worker.test", "node_name"),
 					resource.TestCheckResourceAttrWith("data.hodei_worker.read", "ip", func(ip string) error {
-						if want := inspect(t, cli, name).NetworkSettings.IPAddress; ip != want {
+						if want := inspect(t, cli, name).NetworkSettings.Networks["bridge"].IPAddress; ip != want {
 							return fmt.Errorf("data source ip %q, docker inspect says %q", ip, want)
 						}
 						return nil

@@ -105,7 +105,7 @@ resource "hodei_worker" "test" {
 			}
 			for _, v := range anonymousVolumes {
 				if _, err := cli.VolumeInspect(context.Background(), v); !cerrdefs.IsNotFound(err) {
-					return fmt.Errorf("anonymous volume %s outlived its container (err %v)", v, err)
+					return fmt.Errorf("anonymous volume %s outlived its container (inspect said: %w)", v, err)
 				}
 			}
 			// The named volume is persistent: it stays, as a claim would.

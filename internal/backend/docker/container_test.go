@@ -40,7 +40,7 @@ func TestBuildContainerGPU(t *testing.T) {
 				paths = append(paths, d.PathOnHost)
 			}
 			assert.Equal(t, tc.devices, paths)
-			assert.Equal(t, tc.groups, []string(built.HostConfig.GroupAdd))
+			assert.Equal(t, tc.groups, built.HostConfig.GroupAdd)
 		})
 	}
 }

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -24,18 +25,33 @@ func observe(info container.InspectResponse, nodeName string) (*worker.Observed,
 		NodeName: nodeName,
 		UID:      info.ID,
 	}
-	if info.NetworkSettings != nil {
-		obs.IP = info.NetworkSettings.IPAddress
-		for _, n := range info.NetworkSettings.Networks {
-			if obs.IP == "" && n != nil {
-				obs.IP = n.IPAddress
-			}
-		}
-	}
+	obs.IP = containerIP(info.NetworkSettings)
 	if t, err := time.Parse(time.RFC3339Nano, info.State.StartedAt); err == nil && !t.IsZero() && t.Year() > 1 {
 		obs.StartedAt = t
 	}
 	return obs, nil
+}
+
+// containerIP is the address on the default bridge, else on the first
+// network by name, so that the same container always reports the same IP.
+func containerIP(settings *container.NetworkSettings) string {
+	if settings == nil {
+		return ""
+	}
+	if n := settings.Networks["bridge"]; n != nil && n.IPAddress != "" {
+		return n.IPAddress
+	}
+	names := make([]string, 0, len(settings.Networks))
+	for name := range settings.Networks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if n := settings.Networks[name]; n != nil && n.IPAddress != "" {
+			return n.IPAddress
+		}
+	}
+	return ""
 }
 
 func status(s *container.State) worker.Status {
