@@ -59,7 +59,7 @@ func TestAccWorkerKubernetes_gpuPlacement(t *testing.T) {
 					resource.TestCheckResourceAttr("hodei_worker.trainer", "id", "kubernetes/"+ns+"/trainer"),
 					resource.TestCheckResourceAttr("hodei_worker.trainer", "status", "Running"),
 					resource.TestCheckResourceAttr("hodei_worker.trainer", "node_name", "gpu-a100-0"),
-					resource.TestCheckResourceAttr("hodei_worker.trainer", "gpu.0.vendor", "nvidia"),
+					resource.TestCheckResourceAttr("hodei_worker.trainer", "gpu.vendor", "nvidia"),
 					func(*terraform.State) error {
 						pod := getPod(t, cli, ns, "trainer")
 						assert.Equal(t, "gpu-a100-0", pod.Spec.NodeName, "the scheduler bound the A100 worker to the A100 node")
@@ -537,10 +537,11 @@ func TestAccWorkerKubernetes_podSecurityRestricted(t *testing.T) {
 				Check: func(*terraform.State) error {
 					pod := getPod(t, cli, ns, "nonroot")
 					assert.Equal(t, corev1.PodRunning, pod.Status.Phase)
-					sc := pod.Spec.Containers[0].SecurityContext
-					require.NotNil(t, sc)
-					require.NotNil(t, sc.SeccompProfile)
-					assert.Equal(t, corev1.SeccompProfileTypeRuntimeDefault, sc.SeccompProfile.Type)
+					require.NotNil(t, pod.Spec.SecurityContext)
+					require.NotNil(t, pod.Spec.SecurityContext.SeccompProfile)
+					assert.Equal(t, corev1.SeccompProfileTypeRuntimeDefault, pod.Spec.SecurityContext.SeccompProfile.Type)
+					require.NotNil(t, pod.Spec.SecurityContext.RunAsNonRoot)
+					assert.True(t, *pod.Spec.SecurityContext.RunAsNonRoot)
 					return nil
 				},
 			},
