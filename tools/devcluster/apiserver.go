@@ -29,7 +29,9 @@ const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 
 // StartAPIServer runs kube-apiserver on a free 127.0.0.1 port until ctx ends.
 // It returns the server URL and the running server.
-func StartAPIServer(ctx context.Context, pki *PKI, etcdURL string) (string, *runningComponent, error) {
+// frontProxyCert and frontProxyKey are the client certificate it presents
+// when it forwards a request to an aggregated API server.
+func StartAPIServer(ctx context.Context, pki *PKI, etcdURL, frontProxyCert, frontProxyKey string) (string, *runningComponent, error) {
 	s := options.NewServerRunOptions()
 	flags := pflag.NewFlagSet("kube-apiserver", pflag.ContinueOnError)
 	for _, set := range s.Flags().FlagSets {
@@ -52,6 +54,13 @@ func StartAPIServer(ctx context.Context, pki *PKI, etcdURL string) (string, *run
 		"--service-account-key-file=" + pki.ServiceAccountKey,
 		"--service-account-signing-key-file=" + pki.ServiceAccountKey,
 		"--cert-dir=" + pki.Dir,
+		"--proxy-client-cert-file=" + frontProxyCert,
+		"--proxy-client-key-file=" + frontProxyKey,
+		"--requestheader-client-ca-file=" + pki.CACert,
+		"--requestheader-allowed-names=" + frontProxyIdentity.user,
+		"--requestheader-username-headers=X-Remote-User",
+		"--requestheader-group-headers=X-Remote-Group",
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
 		"--profiling=false",
 	}
 	if err := flags.Parse(args); err != nil {

@@ -64,7 +64,11 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
-	etcd, etcdURL, err := StartEtcd(filepath.Join(dataDir, "etcd"))
+	etcdLog := filepath.Join(dataDir, "etcd.log")
+	if opts.Verbose {
+		etcdLog = "stderr"
+	}
+	etcd, etcdURL, err := StartEtcd(filepath.Join(dataDir, "etcd"), etcdLog)
 	if err != nil {
 		return err
 	}
@@ -74,7 +78,11 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 	// Components stop when componentsCtx ends; etcd is closed after them.
 	componentsCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopComponents()
-	server, apiserver, err := StartAPIServer(componentsCtx, pki, etcdURL)
+	frontProxyCert, frontProxyKey, err := pki.ClientCertFiles(frontProxyIdentity)
+	if err != nil {
+		return err
+	}
+	server, apiserver, err := StartAPIServer(componentsCtx, pki, etcdURL, frontProxyCert, frontProxyKey)
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,14 @@ func StartControllerManager(ctx context.Context, kubeconfig string, pki *PKI) (s
 		"--authentication-kubeconfig=" + kubeconfig,
 		"--authorization-kubeconfig=" + kubeconfig,
 		"--leader-elect=false",
+		// Each controller acts as its own service account with its own
+		// bootstrap role, as in a production cluster; the controller
+		// manager's identity alone may not, for example, bind volumes.
+		"--use-service-account-credentials=true",
 		"--controllers=" + strings.Join(controllers, ","),
+		// A claim created together with its volume may miss it on the first
+		// pass; the default 15 s resync would leave it Pending that long.
+		"--pvclaimbinder-sync-period=2s",
 		"--service-account-private-key-file=" + pki.ServiceAccountKey,
 		"--root-ca-file=" + pki.CACert,
 		"--tls-cert-file=" + pki.ServingCert,

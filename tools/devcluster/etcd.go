@@ -13,8 +13,8 @@ import (
 const etcdStartTimeout = 30 * time.Second
 
 // StartEtcd runs a single-member etcd storing its data in dir and returns it
-// with its client URL.
-func StartEtcd(dir string) (*embed.Etcd, string, error) {
+// with its client URL. logOutput is a file path, or "stderr".
+func StartEtcd(dir, logOutput string) (*embed.Etcd, string, error) {
 	clientURL, err := freeLoopbackURL()
 	if err != nil {
 		return nil, "", err
@@ -31,7 +31,8 @@ func StartEtcd(dir string) (*embed.Etcd, string, error) {
 	cfg.ListenPeerUrls = []url.URL{*peerURL}
 	cfg.AdvertisePeerUrls = []url.URL{*peerURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	cfg.LogLevel = "error"
+	cfg.LogLevel = "warn"
+	cfg.LogOutputs = []string{logOutput}
 	// A throw-away development cluster does not need durable writes; skipping
 	// fsync makes start-up and every write much faster on slow disks.
 	cfg.UnsafeNoFsync = true

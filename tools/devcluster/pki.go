@@ -42,6 +42,9 @@ var (
 	adminIdentity             = clientIdentity{name: "admin", user: "devcluster-admin", groups: []string{"system:masters"}}
 	schedulerIdentity         = clientIdentity{name: "kube-scheduler", user: "system:kube-scheduler"}
 	controllerManagerIdentity = clientIdentity{name: "kube-controller-manager", user: "system:kube-controller-manager"}
+	// frontProxyIdentity is how kube-apiserver authenticates to aggregated
+	// API servers and how the other components trust the headers it forwards.
+	frontProxyIdentity = clientIdentity{name: "front-proxy-client", user: "front-proxy-client"}
 )
 
 // EnsurePKI creates whatever is missing in dir, keeping existing files so
@@ -87,19 +90,28 @@ func EnsurePKI(dir string) (*PKI, error) {
 	return p, nil
 }
 
-// ClientCert returns the PEM certificate and key of identity, issuing them
-// on first use.
-func (p *PKI) ClientCert(identity clientIdentity) (certPEM, keyPEM []byte, err error) {
-	certPath := filepath.Join(p.Dir, identity.name+".crt")
-	keyPath := filepath.Join(p.Dir, identity.name+".key")
+// ClientCertFiles returns the paths of identity's certificate and key,
+// issuing them on first use.
+func (p *PKI) ClientCertFiles(identity clientIdentity) (certPath, keyPath string, err error) {
+	certPath = filepath.Join(p.Dir, identity.name+".crt")
+	keyPath = filepath.Join(p.Dir, identity.name+".key")
 	if !exists(certPath) || !exists(keyPath) {
 		template := &x509.Certificate{
 			Subject:     pkix.Name{CommonName: identity.user, Organization: identity.groups},
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		}
 		if err := p.issue(template, certPath, keyPath); err != nil {
-			return nil, nil, err
+			return "", "", err
 		}
+	}
+	return certPath, keyPath, nil
+}
+
+// ClientCert returns the PEM certificate and key of identity.
+func (p *PKI) ClientCert(identity clientIdentity) (certPEM, keyPEM []byte, err error) {
+	certPath, keyPath, err := p.ClientCertFiles(identity)
+	if err != nil {
+		return nil, nil, err
 	}
 	if certPEM, err = os.ReadFile(certPath); err != nil {
 		return nil, nil, err
