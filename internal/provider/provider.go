@@ -95,7 +95,8 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 		},
 		Blocks: map[string]schema.Block{
 			"docker": schema.SingleNestedBlock{
-				MarkdownDescription: "The Docker engine. Empty settings come from the environment as the Docker CLI reads it.",
+				MarkdownDescription: "The Docker engine. Empty settings come from the environment as the Docker CLI reads it " +
+					"(`DOCKER_HOST`, `DOCKER_CERT_PATH`, `DOCKER_TLS_VERIFY`, `DOCKER_API_VERSION`); the API version is negotiated with the daemon.",
 				Attributes: map[string]schema.Attribute{
 					"host":      schema.StringAttribute{Optional: true, MarkdownDescription: "`unix://`, `tcp://` or `ssh://` address. Env `DOCKER_HOST`."},
 					"cert_path": schema.StringAttribute{Optional: true, MarkdownDescription: "Folder with `ca.pem`, `cert.pem` and `key.pem` for TLS. Env `DOCKER_CERT_PATH`."},
@@ -104,7 +105,8 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"kubernetes": schema.SingleNestedBlock{
 				MarkdownDescription: "The Kubernetes cluster: a kubeconfig (with a context), or explicit credentials, which override the kubeconfig's.",
 				Attributes: map[string]schema.Attribute{
-					"config_path":            schema.StringAttribute{Optional: true, MarkdownDescription: "Kubeconfig path. Env `KUBECONFIG`, a list as kubectl reads it."},
+					"config_path": schema.StringAttribute{Optional: true, MarkdownDescription: "Kubeconfig path. Env `KUBECONFIG`, a list as kubectl reads it. " +
+						"Unlike kubectl, the provider never falls back to `~/.kube/config` or in-cluster credentials: with none of `config_path`, `KUBECONFIG` or `host`, a Kubernetes worker is an error."},
 					"config_context":         schema.StringAttribute{Optional: true, MarkdownDescription: "Context of the kubeconfig to use."},
 					"host":                   schema.StringAttribute{Optional: true, MarkdownDescription: "API server address, e.g. `https://10.0.0.1:6443`."},
 					"token":                  schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Bearer token."},

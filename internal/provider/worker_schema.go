@@ -79,7 +79,7 @@ func workerSchema(ctx context.Context) schema.Schema {
 			"env": schema.MapAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,
-				MarkdownDescription: "Environment variables.",
+				MarkdownDescription: "Environment variables; keys must be valid variable names (letters, digits, `_`, `-`, `.`, not starting with a digit).",
 			},
 			"working_dir": schema.StringAttribute{
 				Optional:            true,
@@ -149,29 +149,36 @@ func workerSchema(ctx context.Context) schema.Schema {
 			"security":   securityBlock(),
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{
 				Create: true, Update: true, Delete: true,
-				CreateDescription: "How long create may wait (default 5m); a pod still unschedulable then fails with the scheduler's message.",
+				CreateDescription: "How long create may wait (default `5m`); a pod still unschedulable then fails with the scheduler's message and its last warning events.",
+				UpdateDescription: "How long an in-place update may take (default `5m`).",
+				DeleteDescription: "How long delete may take, graceful stop included (default `2m`).",
 			}),
 		},
 	}
 }
 
-func quantityAttribute(doc string) schema.StringAttribute {
+func quantityAttribute(doc, example string) schema.StringAttribute {
 	return schema.StringAttribute{
 		Optional:            true,
 		CustomType:          quantityType,
-		MarkdownDescription: doc + " A Kubernetes quantity; compared by value (`\"0.5\"` = `\"500m\"`, `\"1Gi\"` = `\"1024Mi\"`).",
+		MarkdownDescription: doc + " A Kubernetes quantity, compared by value (" + example + ").",
 	}
 }
+
+const (
+	cpuExample    = "`\"0.5\"` = `\"500m\"`"
+	memoryExample = "`\"1Gi\"` = `\"1024Mi\"`"
+)
 
 func resourcesBlock() schema.Block {
 	return schema.SingleNestedBlock{
 		MarkdownDescription: "CPU and memory. Replaces on Kubernetes; updated in place on Docker " +
 			"(cpu → CPU shares, cpu_limit → NanoCPUs, memory → memory reservation, memory_limit → memory limit without swap).",
 		Attributes: map[string]schema.Attribute{
-			"cpu":          quantityAttribute("CPU request."),
-			"memory":       quantityAttribute("Memory request."),
-			"cpu_limit":    quantityAttribute("CPU limit."),
-			"memory_limit": quantityAttribute("Memory limit."),
+			"cpu":          quantityAttribute("CPU request.", cpuExample),
+			"memory":       quantityAttribute("Memory request.", memoryExample),
+			"cpu_limit":    quantityAttribute("CPU limit.", cpuExample),
+			"memory_limit": quantityAttribute("Memory limit.", memoryExample),
 		},
 	}
 }
@@ -243,7 +250,7 @@ func volumeBlock() schema.Block {
 					MarkdownDescription: "Scratch space that lives and dies with the worker: an emptyDir on Kubernetes; on Docker a tmpfs " +
 						"(medium `Memory`) or an anonymous volume removed with the container.",
 					Attributes: map[string]schema.Attribute{
-						"size_limit": quantityAttribute("Size limit. On Docker enforced only for medium `\"Memory\"`; a warning says so otherwise."),
+						"size_limit": quantityAttribute("Size limit. On Docker enforced only for medium `\"Memory\"`; a warning says so otherwise.", memoryExample),
 						"medium": schema.StringAttribute{
 							Optional:            true,
 							Computed:            true,
