@@ -29,9 +29,15 @@ const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 
 // StartAPIServer runs kube-apiserver on a free 127.0.0.1 port until ctx ends.
 // It returns the server URL and the running server.
-// frontProxyCert and frontProxyKey are the client certificate it presents
-// when it forwards a request to an aggregated API server.
-func StartAPIServer(ctx context.Context, pki *PKI, etcdURL, frontProxyCert, frontProxyKey string) (string, *runningComponent, error) {
+func StartAPIServer(ctx context.Context, pki *PKI, etcdURL string) (string, *runningComponent, error) {
+	frontProxyCert, frontProxyKey, err := pki.ClientCertFiles(frontProxyIdentity)
+	if err != nil {
+		return "", nil, err
+	}
+	kubeletClientCert, kubeletClientKey, err := pki.ClientCertFiles(kubeletClientIdentity)
+	if err != nil {
+		return "", nil, err
+	}
 	s := options.NewServerRunOptions()
 	flags := pflag.NewFlagSet("kube-apiserver", pflag.ContinueOnError)
 	for _, set := range s.Flags().FlagSets {
@@ -61,6 +67,12 @@ func StartAPIServer(ctx context.Context, pki *PKI, etcdURL, frontProxyCert, fron
 		"--requestheader-username-headers=X-Remote-User",
 		"--requestheader-group-headers=X-Remote-Group",
 		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+		"--kubelet-client-certificate=" + kubeletClientCert,
+		"--kubelet-client-key=" + kubeletClientKey,
+		"--kubelet-certificate-authority=" + pki.CACert,
+		// Simulated nodes publish the simulated kubelet API as their
+		// InternalDNS address (localhost); their InternalIP is fictitious.
+		"--kubelet-preferred-address-types=InternalDNS,InternalIP,Hostname,ExternalDNS,ExternalIP",
 		"--profiling=false",
 	}
 	if err := flags.Parse(args); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -78,11 +79,14 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 	// Components stop when componentsCtx ends; etcd is closed after them.
 	componentsCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopComponents()
-	frontProxyCert, frontProxyKey, err := pki.ClientCertFiles(frontProxyIdentity)
+	// The simulated kubelet API listens before kube-apiserver starts, which
+	// learns its port from the nodes' status.
+	kubeletListener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	server, apiserver, err := StartAPIServer(componentsCtx, pki, etcdURL, frontProxyCert, frontProxyKey)
+	defer kubeletListener.Close()
+	server, apiserver, err := StartAPIServer(componentsCtx, pki, etcdURL)
 	if err != nil {
 		return err
 	}
@@ -133,7 +137,7 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 		healthChecks = append(healthChecks, newComponentHealthz(component.identity.name, url+component.endpoint, caPEM))
 	}
 
-	simulator, err := NewNodeSimulator(client, topology)
+	simulator, err := NewNodeSimulator(client, topology, kubeletListener.Addr().(*net.TCPAddr).Port)
 	if err != nil {
 		return err
 	}
@@ -143,6 +147,9 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 	}
 	go simulator.RunHeartbeats(componentsCtx)
 	if err := simulator.StartPods(componentsCtx); err != nil {
+		return err
+	}
+	if err := simulator.ServeKubeletAPI(componentsCtx, kubeletListener, pki); err != nil {
 		return err
 	}
 	logf("%d nodes registered", len(topology.Nodes))

@@ -367,3 +367,25 @@ func waitForEvent(t *testing.T, client kubernetes.Interface, namespace, pod, rea
 		return false, nil
 	})
 }
+
+func TestContainerLogsThroughAPIServer(t *testing.T) {
+	client := adminClient(t)
+	namespace := testNamespace(t, client, nil)
+	createPod(t, client, namespace, simplePod("fails", "busybox:exit1"))
+	createPod(t, client, namespace, simplePod("unpulled", "busybox:missing"))
+	waitForPod(t, client, namespace, "fails", "Failed", func(pod *corev1.Pod) bool { return pod.Status.Phase == corev1.PodFailed })
+	waitForPod(t, client, namespace, "unpulled", "in ImagePullBackOff", func(pod *corev1.Pod) bool { return waitingReason(pod) == "ImagePullBackOff" })
+
+	logs, err := client.CoreV1().Pods(namespace).GetLogs("fails", &corev1.PodLogOptions{Container: "worker"}).DoRaw(testContext(t))
+	if err != nil || !strings.Contains(string(logs), "simulated exit, code 1") {
+		t.Errorf("logs of the failed pod: %q, %v", logs, err)
+	}
+	// Stream, as kubectl logs does, reports the kubelet's message on failure.
+	stream, err := client.CoreV1().Pods(namespace).GetLogs("unpulled", &corev1.PodLogOptions{}).Stream(testContext(t))
+	if err == nil {
+		stream.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "is waiting to start: trying and failing to pull image") {
+		t.Errorf("logs of the unpulled pod: got %v, want the kubelet's waiting-to-start error", err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/ptr"
 )
@@ -44,13 +45,15 @@ type NodeSimulator struct {
 	nodes       map[string]*simulatedNode
 	order       []string
 	broadcaster record.EventBroadcaster
+	kubeletPort int
+	pods        corelisters.PodLister // set by StartPods
 }
 
-// NewNodeSimulator prepares the nodes of topology; nothing is sent to the
-// cluster until Register.
-func NewNodeSimulator(client kubernetes.Interface, topology *Topology) (*NodeSimulator, error) {
+// NewNodeSimulator prepares the nodes of topology, whose kubelet API is
+// served on 127.0.0.1:kubeletPort; nothing is sent to the cluster until Register.
+func NewNodeSimulator(client kubernetes.Interface, topology *Topology, kubeletPort int) (*NodeSimulator, error) {
 	broadcaster := record.NewBroadcaster()
-	sim := &NodeSimulator{client: client, nodes: map[string]*simulatedNode{}, broadcaster: broadcaster}
+	sim := &NodeSimulator{client: client, nodes: map[string]*simulatedNode{}, broadcaster: broadcaster, kubeletPort: kubeletPort}
 	for i, spec := range topology.Nodes {
 		// Node i owns 10.244.i.0/24 for its pods and 10.240.0.i as its address,
 		// like a cluster whose IPAM hands every node a /24.
@@ -123,7 +126,7 @@ func (s *NodeSimulator) registerNode(ctx context.Context, node *simulatedNode) e
 		return err
 	}
 
-	current.Status = node.status(metav1.Now())
+	current.Status = node.status(metav1.Now(), s.kubeletPort)
 	current, err = nodes.UpdateStatus(ctx, current, metav1.UpdateOptions{})
 	if err != nil {
 		return err
@@ -141,7 +144,7 @@ func (s *NodeSimulator) registerNode(ctx context.Context, node *simulatedNode) e
 }
 
 // status is what a healthy kubelet reports for the node.
-func (n *simulatedNode) status(now metav1.Time) corev1.NodeStatus {
+func (n *simulatedNode) status(now metav1.Time, kubeletPort int) corev1.NodeStatus {
 	condition := func(conditionType corev1.NodeConditionType, status corev1.ConditionStatus, reason, message string) corev1.NodeCondition {
 		return corev1.NodeCondition{Type: conditionType, Status: status, Reason: reason, Message: message, LastHeartbeatTime: now, LastTransitionTime: now}
 	}
@@ -159,8 +162,9 @@ func (n *simulatedNode) status(now metav1.Time) corev1.NodeStatus {
 		Addresses: []corev1.NodeAddress{
 			{Type: corev1.NodeInternalIP, Address: n.internalIP},
 			{Type: corev1.NodeHostName, Address: n.spec.Name},
+			{Type: corev1.NodeInternalDNS, Address: "localhost"},
 		},
-		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10250}},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(kubeletPort)}},
 		NodeInfo: corev1.NodeSystemInfo{
 			MachineID:               machineID,
 			SystemUUID:              machineID,

@@ -45,6 +45,9 @@ var (
 	// frontProxyIdentity is how kube-apiserver authenticates to aggregated
 	// API servers and how the other components trust the headers it forwards.
 	frontProxyIdentity = clientIdentity{name: "front-proxy-client", user: "front-proxy-client"}
+	// kubeletClientIdentity is how kube-apiserver authenticates to the
+	// simulated kubelet API, as it does to kubelets.
+	kubeletClientIdentity = clientIdentity{name: "apiserver-kubelet-client", user: "kube-apiserver-kubelet-client", groups: []string{"kubeadm:cluster-admins"}}
 )
 
 // EnsurePKI creates whatever is missing in dir, keeping existing files so

@@ -63,7 +63,8 @@ func (s *NodeSimulator) StartPods(ctx context.Context) error {
 		return fmt.Errorf("pod informer did not sync: %w", ctx.Err())
 	}
 
-	kubelet := &simulatedKubelet{sim: s, pods: podInformer.Lister(), queue: queue}
+	s.pods = podInformer.Lister()
+	kubelet := &simulatedKubelet{sim: s, pods: s.pods, queue: queue}
 	go func() {
 		<-ctx.Done()
 		queue.ShutDown()
