@@ -29,6 +29,10 @@ type providerData struct {
 	kubeErr        error
 }
 
+func (d *providerData) kubernetesOptions() kubernetes.Options {
+	return kubernetes.Options{GPUNodeLabelKey: d.gpuNodeLabelKey, Catalog: d.catalog}
+}
+
 func (d *providerData) policy() worker.Policy {
 	return worker.Policy{Catalog: d.catalog, HostPathAllowlist: d.hostPathAllowlist}
 }
@@ -54,7 +58,7 @@ func (d *providerData) driver(ctx context.Context, backend worker.Backend) (work
 				d.kubeErr = fmt.Errorf("kubernetes backend: %w", err)
 				return
 			}
-			d.kubeDriver = kubernetes.NewDriver(client, restConfig.Host, kubernetes.Options{GPUNodeLabelKey: d.gpuNodeLabelKey, Catalog: d.catalog})
+			d.kubeDriver = kubernetes.NewDriver(client, restConfig.Host, d.kubernetesOptions())
 		})
 		return d.kubeDriver, d.kubeErr
 	}

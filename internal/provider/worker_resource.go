@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/backend/docker"
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/backend/kubernetes"
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 )
 
@@ -76,8 +77,11 @@ func (r *workerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	spec, diags := expandSpec(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
 	problems := worker.Validate(spec, r.data.policy())
-	if spec.Backend == worker.BackendDocker {
+	switch spec.Backend {
+	case worker.BackendDocker:
 		problems = append(problems, docker.Check(spec, r.data.catalog)...)
+	case worker.BackendKubernetes:
+		problems = append(problems, kubernetes.Check(spec, r.data.kubernetesOptions())...)
 	}
 	for _, p := range problems {
 		if !isUnknown(ctx, req, p.Path) {

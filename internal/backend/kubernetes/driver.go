@@ -47,24 +47,26 @@ func NewDriver(client kubernetes.Interface, host string, opts Options) *Driver {
 	return &Driver{client: client, host: host, opts: opts.withDefaults()}
 }
 
-// Check finds nothing to warn about except a node selector that contradicts
-// the GPU type: Kubernetes honours every other part of a spec.
-func (d *Driver) Check(spec *worker.Spec) worker.Problems {
+// Check runs at plan time, before any client exists. It finds nothing to
+// refuse except a node selector that contradicts the GPU type: Kubernetes
+// honours every other part of a spec.
+func Check(spec *worker.Spec, opts Options) worker.Problems {
+	opts = opts.withDefaults()
 	if spec.GPU == nil || spec.Scheduling == nil {
 		return nil
 	}
-	gpuType, ok := d.opts.Catalog.Lookup(spec.GPU.Type)
+	gpuType, ok := opts.Catalog.Lookup(spec.GPU.Type)
 	if !ok {
 		return nil
 	}
-	value, set := spec.Scheduling.NodeSelector[d.opts.GPUNodeLabelKey]
+	value, set := spec.Scheduling.NodeSelector[opts.GPUNodeLabelKey]
 	if !set || value == gpuType.NodeLabel {
 		return nil
 	}
 	return worker.Problems{{
 		Path:    worker.Path{"scheduling", "node_selector"},
 		Summary: "Node selector contradicts the GPU type",
-		Detail:  gpuSelectorConflict(spec, d.opts.GPUNodeLabelKey, value, gpuType.NodeLabel).Error() + ".",
+		Detail:  gpuSelectorConflict(spec, opts.GPUNodeLabelKey, value, gpuType.NodeLabel).Error() + ".",
 	}}
 }
 

@@ -148,12 +148,12 @@ func TestBuildPodGPUErrors(t *testing.T) {
 	_, err = buildPod(spec, Options{})
 	require.ErrorContains(t, err, `accelerator="nvidia-tesla-a100"`)
 
-	problems := NewDriver(nil, "", Options{}).Check(spec)
+	problems := Check(spec, Options{})
 	require.True(t, problems.HasErrors())
 	assert.Equal(t, "scheduling.node_selector", problems[0].Path.String())
 
 	spec.Scheduling.NodeSelector["accelerator"] = "nvidia-tesla-a100"
-	assert.Empty(t, NewDriver(nil, "", Options{}).Check(spec))
+	assert.Empty(t, Check(spec, Options{}))
 }
 
 func TestBuildPodVolumes(t *testing.T) {

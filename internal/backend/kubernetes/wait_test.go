@@ -30,7 +30,7 @@ type scriptedWatches struct {
 func (s *scriptedWatches) react(action k8stesting.Action) (bool, watch.Interface, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.versions = append(s.versions, action.(k8stesting.WatchActionImpl).WatchRestrictions.ResourceVersion)
+	s.versions = append(s.versions, watchVersion(action))
 	w := watch.NewFakeWithOptions(watch.FakeOptions{ChannelSize: 10})
 	if len(s.scripts) > 0 {
 		for _, e := range s.scripts[0] {
@@ -127,4 +127,12 @@ func TestWatchErrorsKeepTheirOwnWords(t *testing.T) {
 	d = fakeDriver(t, &scriptedWatches{scripts: [][]watch.Event{{{Type: watch.Error, Object: internal}}}})
 	_, err = d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitRunning)
 	require.EqualError(t, err, "watching pod ml/w: etcd is sad")
+}
+
+// watchVersion is the resourceVersion a watch started from.
+func watchVersion(action k8stesting.Action) string {
+	if w, ok := action.(k8stesting.WatchActionImpl); ok {
+		return w.WatchRestrictions.ResourceVersion
+	}
+	return ""
 }
