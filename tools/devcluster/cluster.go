@@ -50,6 +50,7 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 			return err
 		}
 		defer os.RemoveAll(dataDir)
+		logf("data directory %s (removed on exit)", dataDir)
 	} else if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return err
 	}

@@ -137,11 +137,29 @@ func (p *devclusterProcess) stop() error {
 		if err != nil {
 			return fmt.Errorf("devcluster exit: %v\n%s", err, p.logTail())
 		}
-		return nil
+		return p.checkDataDirRemoved()
 	case <-time.After(stopTimeout + 10*time.Second):
 		_ = p.cmd.Process.Kill()
 		return fmt.Errorf("devcluster did not stop after SIGTERM:\n%s", p.logTail())
 	}
+}
+
+// checkDataDirRemoved checks that the temporary data directory named in the
+// log is gone after the exit.
+func (p *devclusterProcess) checkDataDirRemoved() error {
+	data, err := os.ReadFile(filepath.Join(p.dir, "devcluster.log"))
+	if err != nil {
+		return err
+	}
+	_, rest, found := strings.Cut(string(data), "data directory ")
+	dataDir, _, _ := strings.Cut(rest, " ")
+	if !found || dataDir == "" {
+		return fmt.Errorf("no data directory in the log:\n%s", p.logTail())
+	}
+	if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
+		return fmt.Errorf("data directory %s left behind after exit (%v)", dataDir, err)
+	}
+	return nil
 }
 
 // peakRSSBytes reads the process's resident high-water mark (VmHWM).
