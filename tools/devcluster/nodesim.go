@@ -134,7 +134,7 @@ func (s *NodeSimulator) registerNode(ctx context.Context, node *simulatedNode) e
 	// The TaintNodesByCondition admission plugin taints every new node
 	// not-ready; the node lifecycle controller would lift that taint once the
 	// node reports Ready, and the simulator does it in its place.
-	if len(current.Spec.Taints) != len(node.spec.Taints) {
+	if !sameTaints(current.Spec.Taints, node.spec.Taints) {
 		current.Spec.Taints = node.spec.Taints
 		if _, err := nodes.Update(ctx, current, metav1.UpdateOptions{}); err != nil {
 			return err
