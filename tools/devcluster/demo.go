@@ -17,7 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	watchtools "k8s.io/client-go/tools/watch"
 )
@@ -86,10 +88,9 @@ func claimCommand(args []string) error {
 	if _, err := client.CoreV1().PersistentVolumeClaims(*namespace).Create(ctx, claim, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating claim %s/%s: %w", *namespace, *name, err)
 	}
-	claims := client.CoreV1().PersistentVolumeClaims(*namespace)
-	selector := fields.OneTermEqualSelector("metadata.name", *name).String()
-	_, err = watchtools.UntilWithSync(ctx, &cacheListWatch{claims: claims, selector: selector}, &corev1.PersistentVolumeClaim{}, nil,
-		func(e watchtools.Event) (bool, error) {
+	lw := cache.NewListWatchFromClient(client.CoreV1().RESTClient(), "persistentvolumeclaims", *namespace, fields.OneTermEqualSelector("metadata.name", *name))
+	_, err = watchtools.UntilWithSync(ctx, lw, &corev1.PersistentVolumeClaim{}, nil,
+		func(e watch.Event) (bool, error) {
 			c, ok := e.Object.(*corev1.PersistentVolumeClaim)
 			return ok && c.Status.Phase == corev1.ClaimBound, nil
 		})
