@@ -14,6 +14,8 @@ import (
 
 const usage = `usage: devcluster up --nodes FILE --kubeconfig PATH [--data-dir DIR]
                      [--restricted-kubeconfig PATH [--restricted-namespace NS]] [--verbose]
+       devcluster claim --kubeconfig PATH --name CLAIM [--namespace NS] [--size 10Gi]
+       devcluster workers --kubeconfig PATH
 
 Runs etcd, kube-apiserver, kube-scheduler, kube-controller-manager and
 simulated nodes on 127.0.0.1, writes an admin kubeconfig, prints "ready" on
@@ -21,10 +23,30 @@ stdout once everything is healthy, and runs until SIGINT or SIGTERM.
 `
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] != "up" {
+	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	var err error
+	switch os.Args[1] {
+	case "up":
+		up()
+		return
+	case "claim":
+		err = claimCommand(os.Args[2:])
+	case "workers":
+		err = workersCommand(os.Args[2:], os.Stdout)
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "devcluster: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func up() {
 	var opts UpOptions
 	flags := flag.NewFlagSet("devcluster up", flag.ExitOnError)
 	flags.Usage = func() { fmt.Fprint(os.Stderr, usage); flags.PrintDefaults() }
