@@ -257,7 +257,7 @@ func TestAccWorkerKubernetes_nodeAffinityOperators(t *testing.T) {
 				notIn := getPod(t, cli, ns, "not-in").Spec.NodeName
 				assert.Equal(t, "zone-a", nodeZone(t, cli, notIn), "NotIn zone-b lands in zone-a (on %s)", notIn)
 				exists := getPod(t, cli, ns, "exists").Spec.NodeName
-				assert.Contains(t, []string{"gpu-t4-0", "gpu-xe-0"}, exists, "Exists accelerator lands on an untainted GPU node")
+				assert.Contains(t, []string{"gpu-t4-0", "gpu-t4-1", "gpu-xe-0"}, exists, "Exists accelerator lands on an untainted GPU node")
 				assert.Equal(t, "cpu-1", getPod(t, cli, ns, "gt").Spec.NodeName, "Gt 5 lands on the node ranked 10")
 				return nil
 			},
