@@ -84,6 +84,26 @@ func (s *NodeSimulator) Register(ctx context.Context) error {
 			return fmt.Errorf("node %s: %w", name, err)
 		}
 	}
+	return s.removeUndeclaredNodes(ctx)
+}
+
+// removeUndeclaredNodes deletes nodes that a reused --data-dir kept from an
+// earlier nodes file: nothing would play their kubelet, yet they would look
+// Ready and attract pods.
+func (s *NodeSimulator) removeUndeclaredNodes(ctx context.Context) error {
+	nodes, err := s.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, node := range nodes.Items {
+		if s.nodes[node.Name] != nil {
+			continue
+		}
+		err := s.client.CoreV1().Nodes().Delete(ctx, node.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing node %s, absent from the nodes file: %w", node.Name, err)
+		}
+	}
 	return nil
 }
 
