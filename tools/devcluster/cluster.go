@@ -117,25 +117,10 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 		return err
 	}
 
-	var healthChecks []*componentHealthz
-	for _, component := range []struct {
-		identity clientIdentity
-		start    func(context.Context, string, *PKI) (string, *runningComponent, error)
-		endpoint string
-	}{
-		{schedulerIdentity, StartScheduler, "/readyz"},
-		{controllerManagerIdentity, StartControllerManager, "/healthz"},
-	} {
-		kubeconfig, err := writeComponentKubeconfig(pki, dataDir, server, caPEM, component.identity)
-		if err != nil {
-			return err
-		}
-		url, running, err := component.start(componentsCtx, kubeconfig, pki)
-		if err != nil {
-			return err
-		}
-		components = append(components, running)
-		healthChecks = append(healthChecks, newComponentHealthz(component.identity.name, url+component.endpoint, caPEM))
+	running, healthChecks, err := startSchedulerAndControllerManager(componentsCtx, pki, dataDir, server, caPEM)
+	components = append(components, running...)
+	if err != nil {
+		return err
 	}
 
 	simulator, err := NewNodeSimulator(client, topology, kubeletListener.Addr().(*net.TCPAddr).Port)
@@ -164,19 +149,7 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 			return err
 		}
 	}
-
-	err = waitUntil(ctx, components, func(ctx context.Context) error {
-		for _, health := range healthChecks {
-			if err := health.check(ctx); err != nil {
-				return err
-			}
-		}
-		if err := defaultServiceAccountExists(ctx, client); err != nil {
-			return err
-		}
-		return nodesReady(ctx, client, topology)
-	})
-	if err != nil {
+	if err := waitUntil(ctx, components, clusterReady(client, healthChecks, topology)); err != nil {
 		return err
 	}
 	logf("ready; kubeconfig %s", opts.Kubeconfig)
@@ -189,6 +162,33 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 	return nil
 }
 
+// startSchedulerAndControllerManager starts both with their own identities
+// and returns them, with what tells that they are healthy.
+func startSchedulerAndControllerManager(ctx context.Context, pki *PKI, dataDir, server string, caPEM []byte) ([]*runningComponent, []*componentHealthz, error) {
+	var started []*runningComponent
+	var healthChecks []*componentHealthz
+	for _, component := range []struct {
+		identity clientIdentity
+		start    func(context.Context, string, *PKI) (string, *runningComponent, error)
+		endpoint string
+	}{
+		{schedulerIdentity, StartScheduler, "/readyz"},
+		{controllerManagerIdentity, StartControllerManager, "/healthz"},
+	} {
+		kubeconfig, err := writeComponentKubeconfig(pki, dataDir, server, caPEM, component.identity)
+		if err != nil {
+			return started, nil, err
+		}
+		url, running, err := component.start(ctx, kubeconfig, pki)
+		if err != nil {
+			return started, nil, err
+		}
+		started = append(started, running)
+		healthChecks = append(healthChecks, newComponentHealthz(component.identity.name, url+component.endpoint, caPEM))
+	}
+	return started, healthChecks, nil
+}
+
 func writeComponentKubeconfig(pki *PKI, dataDir, server string, caPEM []byte, identity clientIdentity) (string, error) {
 	cert, key, err := pki.ClientCert(identity)
 	if err != nil {
@@ -196,6 +196,22 @@ func writeComponentKubeconfig(pki *PKI, dataDir, server string, caPEM []byte, id
 	}
 	path := filepath.Join(dataDir, identity.name+".kubeconfig")
 	return path, WriteKubeconfig(path, server, caPEM, Credentials{ClientCertPEM: cert, ClientKeyPEM: key}, "")
+}
+
+// clusterReady checks the components' health, the controller manager's
+// first work and every node of the topology.
+func clusterReady(client kubernetes.Interface, healthChecks []*componentHealthz, topology *Topology) func(context.Context) error {
+	return func(ctx context.Context) error {
+		for _, health := range healthChecks {
+			if err := health.check(ctx); err != nil {
+				return err
+			}
+		}
+		if err := defaultServiceAccountExists(ctx, client); err != nil {
+			return err
+		}
+		return nodesReady(ctx, client, topology)
+	}
 }
 
 // waitUntil polls check until it passes, ctx ends, a component stops or
