@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make demo`: builds the provider, starts a private Docker engine, applies
-# examples/quickstart through a development override and prints the workers.
-# `make demo-down` destroys them and stops the engine by its pid.
+# `make demo`: builds the provider and the devcluster, starts the devcluster
+# with its default GPU topology (and a private Docker engine when one can be
+# had), makes the `datasets` claim, applies examples/quickstart through a
+# development override of the provider, and prints where each worker landed,
+# as the cluster reports it. `make demo-down` destroys the workers and stops
+# what it started, by pid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -13,20 +16,42 @@ terraform_bin=$(./scripts/terraform.sh)
 make -s build
 printf 'provider_installation {\n  dev_overrides {\n    "hodei-jobs/hodei" = "%s"\n  }\n  direct {}\n}\n' "$root/bin" > "$root/.terraform-dev/terraformrc"
 export TF_CLI_CONFIG_FILE=$root/.terraform-dev/terraformrc
+export KUBECONFIG=$root/.devcluster/kubeconfig
 tf() { "$terraform_bin" -chdir="$root/examples/quickstart" "$1" -state="$state_dir/terraform.tfstate" "${@:2}"; }
+
+docker_running() { [ -f "$DOCKER_DIR/docker.pid" ] && kill -0 "$(cat "$DOCKER_DIR/docker.pid")" 2>/dev/null; }
 
 case "${1:-up}" in
 up)
-  DOCKER_HOST=$(./scripts/docker-up.sh)
-  export DOCKER_HOST
-  tf apply -auto-approve -input=false
+  make -s devcluster-up
+  docker_available=false
+  if DOCKER_HOST=$(./scripts/docker-up.sh); then
+    export DOCKER_HOST
+    docker_available=true
+  else
+    echo "demo: no Docker engine could be started; the Docker worker is skipped" >&2
+  fi
+  bin/devcluster claim --kubeconfig "$KUBECONFIG" --name datasets --size 100Gi
+  tf apply -auto-approve -input=false -var "docker_available=$docker_available"
   echo
-  tf output -raw workers_table; echo
+  bin/devcluster workers --kubeconfig "$KUBECONFIG"
+  if $docker_available; then
+    echo
+    tf output -raw docker_workers
+    echo
+  fi
   ;;
 down)
-  if [ -f "$DOCKER_DIR/docker.pid" ] && kill -0 "$(cat "$DOCKER_DIR/docker.pid")" 2>/dev/null; then
-    DOCKER_HOST="unix://$DOCKER_DIR/docker.sock" tf destroy -auto-approve -input=false
+  if [ -f "$state_dir/terraform.tfstate" ] && [ -f .devcluster/pid ] && kill -0 "$(cat .devcluster/pid)" 2>/dev/null; then
+    docker_available=false
+    if docker_running; then
+      export DOCKER_HOST="unix://$DOCKER_DIR/docker.sock"
+      docker_available=true
+    fi
+    tf destroy -auto-approve -input=false -var "docker_available=$docker_available"
   fi
+  rm -f "$state_dir/terraform.tfstate"
+  make -s devcluster-down
   ./scripts/docker-down.sh
   ;;
 *)

@@ -1,40 +1,58 @@
-# The quickstart: a small pool of Hodei workers on the local Docker engine.
-# `make demo` applies it through a development override of the provider.
+# The quickstart: a small GPU platform declared with hodei_worker.
+#
+# `make demo` starts the bundled devcluster (a real Kubernetes control plane
+# with simulated A100, T4, MI200 and Intel Xe nodes in two zones), makes the
+# `datasets` claim, and applies this module through a development override of
+# the provider. KUBECONFIG and DOCKER_HOST come from the environment.
 terraform {
   required_providers {
     hodei = { source = "hodei-jobs/hodei" }
   }
 }
 
-variable "image" {
-  description = "Worker image; make demo imports a busybox image under this name."
+variable "docker_available" {
+  description = "Add a worker on the local Docker engine too (make demo sets it when a daemon answers)."
+  type        = bool
+  default     = false
+}
+
+variable "docker_image" {
+  description = "Image of the Docker worker; make demo imports a busybox image under this name."
   type        = string
   default     = "hodei-test/busybox:latest"
 }
 
-variable "pool_size" {
-  type    = number
-  default = 3
-}
-
 provider "hodei" {
-  default_backend = "docker"
+  default_backend = "kubernetes"
 }
 
-resource "hodei_worker" "cpu" {
-  count   = var.pool_size
-  name    = "quickstart-cpu-${count.index}"
-  image   = var.image
-  command = ["sh", "-c"]
-  args    = ["trap 'exit 0' TERM; while true; do sleep 1; done"]
-  env     = { HODEI_POOL = "cpu", WORKER_INDEX = tostring(count.index) }
-  labels  = { "hodei.io/pool" = "cpu" }
+# Training: two workers with two A100s each, reading a shared dataset and
+# writing to a memory-backed scratch volume.
+resource "hodei_worker" "trainer" {
+  count   = 2
+  name    = "trainer-${count.index}"
+  image   = "registry.example/hodei/trainer:1.4"
+  command = ["python", "train.py"]
+  args    = ["--epochs", "10", "--shard", tostring(count.index)]
+  env     = { EPOCHS = "10" }
+  labels  = { app = "trainer", "hodei.io/pool" = "training" }
 
   resources {
-    cpu          = "250m"
-    cpu_limit    = "0.5"
-    memory       = "32Mi"
-    memory_limit = "64Mi"
+    cpu          = "4"
+    memory       = "16Gi"
+    memory_limit = "32Gi"
+  }
+
+  gpu {
+    type  = "a100"
+    count = 2
+  }
+
+  volume {
+    name       = "datasets"
+    mount_path = "/data"
+    read_only  = true
+    persistent { claim_name = "datasets" }
   }
 
   volume {
@@ -42,19 +60,65 @@ resource "hodei_worker" "cpu" {
     mount_path = "/scratch"
     ephemeral {
       medium     = "Memory"
-      size_limit = "16Mi"
+      size_limit = "8Gi"
     }
   }
 }
 
-locals {
-  table_row = "%-22s %-10s %-16s %-15s %-6s %s"
+# Inference: a T4 pair that never shares a node, so one node failing leaves
+# one replica serving.
+resource "hodei_worker" "inference" {
+  count  = 2
+  name   = "inference-${count.index}"
+  image  = "registry.example/hodei/inference:2.0"
+  labels = { app = "inference", "hodei.io/pool" = "inference" }
+
+  gpu { type = "t4" }
+
+  scheduling {
+    pod_anti_affinity {
+      labels   = { app = "inference" }
+      required = true
+    }
+  }
 }
 
-output "workers_table" {
-  description = "One line per worker: where it runs and its status."
-  value = join("\n", concat(
-    [format(local.table_row, "WORKER", "BACKEND", "NODE", "IP", "GPU", "STATUS")],
-    [for w in hodei_worker.cpu : format(local.table_row, w.name, w.backend, w.node_name, w.ip, "-", w.status)],
-  ))
+# CPU pool: four workers spread evenly over the two zones.
+resource "hodei_worker" "cpu" {
+  count  = 4
+  name   = "cpu-${count.index}"
+  image  = "registry.example/hodei/worker:1.0"
+  labels = { app = "cpu-pool", "hodei.io/pool" = "cpu" }
+
+  resources {
+    cpu    = "500m"
+    memory = "512Mi"
+  }
+
+  scheduling {
+    topology_spread {
+      max_skew     = 1
+      topology_key = "topology.kubernetes.io/zone"
+    }
+  }
+}
+
+# The same resource on a laptop's Docker engine: only the backend changes.
+resource "hodei_worker" "laptop" {
+  count   = var.docker_available ? 1 : 0
+  name    = "laptop-0"
+  backend = "docker"
+  image   = var.docker_image
+  command = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+  labels  = { "hodei.io/pool" = "laptop" }
+
+  resources {
+    cpu_limit    = "0.5"
+    memory_limit = "64Mi"
+  }
+}
+
+output "docker_workers" {
+  description = "The Docker worker, if any: name, engine host, IP and status, a line each."
+  value       = join("\n", [for w in hodei_worker.laptop : "docker: ${w.name} on ${w.node_name} (${w.ip}) ${w.status}"])
 }

@@ -63,6 +63,10 @@ func TestAccExamplesOnKubernetes(t *testing.T) {
 	useRegistryAddress(t)
 	t.Setenv("KUBECONFIG", kubeconfig)
 	bindClaim(t, cli, "default", "example-datasets")
+	bindClaim(t, cli, "default", "datasets")
+	t.Run("quickstart", func(t *testing.T) {
+		applyExample(t, "../../examples/quickstart", config.Variables{"docker_available": config.BoolVariable(true)})
+	})
 	for _, dir := range exampleDirs(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			vars := config.Variables{"backend": config.StringVariable("kubernetes")}
