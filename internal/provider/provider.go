@@ -185,6 +185,15 @@ func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureReq
 			data.namespace = ns
 		}
 	}
+	if path := os.Getenv(EnvRequestLog); path != "" {
+		log, err := openRequestLog(path)
+		if err != nil {
+			resp.Diagnostics.AddError("Invalid request log", err.Error())
+			return
+		}
+		data.dockerConfig.WrapTransport = log.wrap(string(worker.BackendDocker))
+		data.kubernetesConfig.WrapTransport = log.wrap(string(worker.BackendKubernetes))
+	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

@@ -5,6 +5,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 
@@ -18,6 +19,8 @@ import (
 type Config struct {
 	Host     string
 	CertPath string
+	// WrapTransport, when set, wraps the HTTP transport (to count requests).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // NewClient makes a client that negotiates the API version with the daemon,
@@ -46,10 +49,21 @@ func NewClient(ctx context.Context, cfg Config) (*client.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	if _, err := cli.Ping(ctx); err != nil {
+	if cfg.WrapTransport != nil {
+		// The first client set the transport up for the host; the second
+		// sends through the wrapped copy of it.
+		httpClient := cli.HTTPClient()
+		httpClient.Transport = cfg.WrapTransport(httpClient.Transport)
+		_ = cli.Close()
+		if cli, err = client.NewClientWithOpts(append(opts, client.WithHTTPClient(httpClient))...); err != nil {
+			return nil, fmt.Errorf("docker client: %w", err)
+		}
+	}
+	ping, err := cli.Ping(ctx)
+	if err != nil {
 		_ = cli.Close()
 		return nil, fmt.Errorf("the Docker daemon at %s is unreachable: %w", cli.DaemonHost(), err)
 	}
-	cli.NegotiateAPIVersion(ctx)
+	cli.NegotiateAPIVersionPing(ping)
 	return cli, nil
 }

@@ -6,6 +6,7 @@ package kubernetes
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,7 +29,8 @@ type Config struct {
 	ClientCertificate    string
 	ClientKey            string
 	Insecure             bool
-	Namespace            string
+	// WrapTransport, when set, wraps the HTTP transport (to count requests).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Client tuning: ten workers created in parallel each hold a watch and make a
@@ -51,6 +53,9 @@ func NewClient(cfg Config) (kubernetes.Interface, *rest.Config, error) {
 	restCfg.QPS = clientQPS
 	restCfg.Burst = clientBurst
 	restCfg.UserAgent = userAgent
+	if cfg.WrapTransport != nil {
+		restCfg.Wrap(cfg.WrapTransport)
+	}
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubernetes client for %s: %w", restCfg.Host, err)
