@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -79,12 +78,12 @@ func StartAPIServer(ctx context.Context, pki *PKI, etcdURL string) (string, *run
 		return "", nil, fmt.Errorf("kube-apiserver flags: %w", err)
 	}
 
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	listener, port, err := loopbackListener()
 	if err != nil {
 		return "", nil, err
 	}
 	s.SecureServing.Listener = listener
-	s.SecureServing.BindPort = listener.Addr().(*net.TCPAddr).Port
+	s.SecureServing.BindPort = port
 
 	completed, err := s.Complete(ctx)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -82,7 +81,7 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 	defer stopComponents()
 	// The simulated kubelet API listens before kube-apiserver starts, which
 	// learns its port from the nodes' status.
-	kubeletListener, err := net.Listen("tcp", "127.0.0.1:0")
+	kubeletListener, kubeletPort, err := loopbackListener()
 	if err != nil {
 		return err
 	}
@@ -123,7 +122,7 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 		return err
 	}
 
-	simulator, err := NewNodeSimulator(client, topology, kubeletListener.Addr().(*net.TCPAddr).Port)
+	simulator, err := NewNodeSimulator(client, topology, kubeletPort)
 	if err != nil {
 		return err
 	}

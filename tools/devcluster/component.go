@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"reflect"
 	"time"
 )
@@ -33,7 +34,24 @@ func (c *runningComponent) stopped() bool {
 }
 
 func (c *runningComponent) exitError() error {
-	return fmt.Errorf("%s stopped: %v", c.name, c.err)
+	if c.err == nil {
+		return fmt.Errorf("%s stopped", c.name)
+	}
+	return fmt.Errorf("%s stopped: %w", c.name, c.err)
+}
+
+// loopbackListener listens on a free 127.0.0.1 port and returns that port.
+func loopbackListener() (net.Listener, int, error) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, 0, err
+	}
+	addr, ok := listener.Addr().(*net.TCPAddr)
+	if !ok {
+		listener.Close()
+		return nil, 0, fmt.Errorf("listener address %s is not TCP", listener.Addr())
+	}
+	return listener, addr.Port, nil
 }
 
 // firstStopped waits until ctx ends (nil) or a component stops by itself (that one).

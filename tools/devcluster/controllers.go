@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -68,12 +67,12 @@ func StartControllerManager(ctx context.Context, kubeconfig string, pki *PKI) (s
 		return "", nil, fmt.Errorf("kube-controller-manager flags: %w", err)
 	}
 	opts.ParsedFlags = &namedFlagSets
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	listener, port, err := loopbackListener()
 	if err != nil {
 		return "", nil, err
 	}
 	opts.SecureServing.Listener = listener
-	opts.SecureServing.BindPort = listener.Addr().(*net.TCPAddr).Port
+	opts.SecureServing.BindPort = port
 
 	config, err := opts.Config(ctx, known, disabledByDefault, aliases)
 	if err != nil {

@@ -51,7 +51,7 @@ func apiserverReady(ctx context.Context, client kubernetes.Interface) error {
 	status := 0
 	result := client.CoreV1().RESTClient().Get().AbsPath("/readyz").Do(ctx).StatusCode(&status)
 	if status != http.StatusOK {
-		return fmt.Errorf("kube-apiserver: /readyz answers %d: %v", status, result.Error())
+		return fmt.Errorf("kube-apiserver: /readyz answers %d: %w", status, result.Error())
 	}
 	return nil
 }

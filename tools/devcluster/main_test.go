@@ -119,7 +119,7 @@ func startDevcluster() (*devclusterProcess, error) {
 		p.readyAfter = time.Since(started)
 		return p, nil
 	case err := <-p.exited:
-		return nil, fmt.Errorf("devcluster exited before ready (%v):\n%s", err, p.logTail())
+		return nil, fmt.Errorf("devcluster exited before ready (%w):\n%s", err, p.logTail())
 	case <-time.After(readyTimeout):
 		_ = p.cmd.Process.Kill()
 		return nil, fmt.Errorf("devcluster not ready after %s:\n%s", readyTimeout, p.logTail())
@@ -135,7 +135,7 @@ func (p *devclusterProcess) stop() error {
 	select {
 	case err := <-p.exited:
 		if err != nil {
-			return fmt.Errorf("devcluster exit: %v\n%s", err, p.logTail())
+			return fmt.Errorf("devcluster exit: %w\n%s", err, p.logTail())
 		}
 		return p.checkDataDirRemoved()
 	case <-time.After(stopTimeout + 10*time.Second):
@@ -156,8 +156,11 @@ func (p *devclusterProcess) checkDataDirRemoved() error {
 	if !found || dataDir == "" {
 		return fmt.Errorf("no data directory in the log:\n%s", p.logTail())
 	}
-	if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
-		return fmt.Errorf("data directory %s left behind after exit (%v)", dataDir, err)
+	switch _, err := os.Stat(dataDir); {
+	case err == nil:
+		return fmt.Errorf("data directory %s left behind after exit", dataDir)
+	case !os.IsNotExist(err):
+		return fmt.Errorf("checking the data directory: %w", err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 
 	"github.com/spf13/pflag"
 	schedulerapp "k8s.io/kubernetes/cmd/kube-scheduler/app"
@@ -30,12 +29,12 @@ func StartScheduler(ctx context.Context, kubeconfig string, pki *PKI) (string, *
 	if err := flags.Parse(args); err != nil {
 		return "", nil, fmt.Errorf("kube-scheduler flags: %w", err)
 	}
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	listener, port, err := loopbackListener()
 	if err != nil {
 		return "", nil, err
 	}
 	opts.SecureServing.Listener = listener
-	opts.SecureServing.BindPort = listener.Addr().(*net.TCPAddr).Port
+	opts.SecureServing.BindPort = port
 
 	completed, scheduler, err := schedulerapp.Setup(ctx, opts)
 	if err != nil {
@@ -43,11 +42,11 @@ func StartScheduler(ctx context.Context, kubeconfig string, pki *PKI) (string, *
 		return "", nil, fmt.Errorf("kube-scheduler: %w", err)
 	}
 	return "https://" + listener.Addr().String(), runComponent("kube-scheduler", func() error {
-		err := schedulerapp.Run(ctx, completed, scheduler)
-		if ctx.Err() != nil {
-			// Without leader election Run always ends with an error saying so.
-			return nil
+		// Without leader election Run always ends with an error saying so,
+		// which only matters when it ends before it was asked to.
+		if err := schedulerapp.Run(ctx, completed, scheduler); err != nil && ctx.Err() == nil {
+			return err
 		}
-		return err
+		return nil
 	}), nil
 }
