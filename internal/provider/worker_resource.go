@@ -250,16 +250,10 @@ func (r *workerResource) Read(ctx context.Context, req resource.ReadRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ref, err := worker.ParseID(str(state.ID))
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid worker id", err.Error())
-		return
-	}
 	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
-	drv, err := r.data.driver(ctx, ref.Backend)
-	if err != nil {
-		resp.Diagnostics.AddError("Backend unreachable", err.Error())
+	ref, drv := r.driverFor(ctx, state.ID, &resp.Diagnostics)
+	if drv == nil {
 		return
 	}
 	obs, err := drv.Read(ctx, ref)
@@ -333,16 +327,10 @@ func (r *workerResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	}
 	timeout, diags := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
 	resp.Diagnostics.Append(diags...)
-	ref, err := worker.ParseID(str(state.ID))
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid worker id", err.Error())
-		return
-	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	drv, err := r.data.driver(ctx, ref.Backend)
-	if err != nil {
-		resp.Diagnostics.AddError("Backend unreachable", err.Error())
+	ref, drv := r.driverFor(ctx, state.ID, &resp.Diagnostics)
+	if drv == nil {
 		return
 	}
 	var notOwned *worker.NotOwnedError
@@ -351,6 +339,22 @@ func (r *workerResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	} else if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Deleting worker %s failed", ref.ID()), err.Error())
 	}
+}
+
+// driverFor parses a worker id and returns its backend's driver; nil, with
+// a diagnostic, when either fails.
+func (r *workerResource) driverFor(ctx context.Context, id types.String, diags *diag.Diagnostics) (worker.Ref, worker.Driver) {
+	ref, err := worker.ParseID(str(id))
+	if err != nil {
+		diags.AddAttributeError(path.Root("id"), "Invalid worker id", err.Error())
+		return ref, nil
+	}
+	drv, err := r.data.driver(ctx, ref.Backend)
+	if err != nil {
+		diags.AddError("Backend unreachable", err.Error())
+		return ref, nil
+	}
+	return ref, drv
 }
 
 func (r *workerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
