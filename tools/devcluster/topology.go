@@ -8,6 +8,9 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// maxNodes is how many nodes the simulator can address.
+const maxNodes = 254
+
 // Topology is the set of simulated nodes read from a nodes file.
 type Topology struct {
 	Nodes []NodeSpec `json:"nodes"`
@@ -41,6 +44,10 @@ func LoadTopology(path string) (*Topology, error) {
 func (t *Topology) validate() error {
 	if len(t.Nodes) == 0 {
 		return fmt.Errorf("nodes: at least one node is required")
+	}
+	// Each node gets a /24 of 10.244.0.0/16 for its pods.
+	if len(t.Nodes) > maxNodes {
+		return fmt.Errorf("nodes: %d declared, at most %d are supported", len(t.Nodes), maxNodes)
 	}
 	seen := map[string]bool{}
 	for i, node := range t.Nodes {
