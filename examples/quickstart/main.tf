@@ -22,8 +22,10 @@ variable "docker_image" {
   default     = "hodei-test/busybox:latest"
 }
 
-provider "hodei" {
-  default_backend = "kubernetes"
+# The provider reads KUBECONFIG and DOCKER_HOST from the environment; the
+# workers name their backend, so the module needs no provider block.
+locals {
+  cluster = "kubernetes"
 }
 
 # Training: two workers with two A100s each, reading a shared dataset and
@@ -31,6 +33,7 @@ provider "hodei" {
 resource "hodei_worker" "trainer" {
   count   = 2
   name    = "trainer-${count.index}"
+  backend = local.cluster
   image   = "registry.example/hodei/trainer:1.4"
   command = ["python", "train.py"]
   args    = ["--epochs", "10", "--shard", tostring(count.index)]
@@ -68,10 +71,11 @@ resource "hodei_worker" "trainer" {
 # Inference: a T4 pair that never shares a node, so one node failing leaves
 # one replica serving.
 resource "hodei_worker" "inference" {
-  count  = 2
-  name   = "inference-${count.index}"
-  image  = "registry.example/hodei/inference:2.0"
-  labels = { app = "inference", "hodei.io/pool" = "inference" }
+  count   = 2
+  name    = "inference-${count.index}"
+  backend = local.cluster
+  image   = "registry.example/hodei/inference:2.0"
+  labels  = { app = "inference", "hodei.io/pool" = "inference" }
 
   gpu { type = "t4" }
 
@@ -85,10 +89,11 @@ resource "hodei_worker" "inference" {
 
 # CPU pool: four workers spread evenly over the two zones.
 resource "hodei_worker" "cpu" {
-  count  = 4
-  name   = "cpu-${count.index}"
-  image  = "registry.example/hodei/worker:1.0"
-  labels = { app = "cpu-pool", "hodei.io/pool" = "cpu" }
+  count   = 4
+  name    = "cpu-${count.index}"
+  backend = local.cluster
+  image   = "registry.example/hodei/worker:1.0"
+  labels  = { app = "cpu-pool", "hodei.io/pool" = "cpu" }
 
   resources {
     cpu    = "500m"
