@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+)
+
+// The provider's startup window and stop grace (internal/backend/docker).
+const (
+	startupWindow = time.Second
+	stopGrace     = 10
+)
+
+// dockerBaseline does with the Docker client what the provider must do at
+// least: create and start the same container and watch its events through
+// the same startup window; one inspect to read; stop with the same grace and
+// remove with volumes.
+type dockerBaseline struct {
+	cli *client.Client
+}
+
+func newDockerBaseline(o options) (*dockerBaseline, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithHost(o.dockerHost), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, err
+	}
+	ping, err := cli.Ping(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("docker daemon at %s: %w", o.dockerHost, err)
+	}
+	cli.NegotiateAPIVersionPing(ping)
+	return &dockerBaseline{cli: cli}, nil
+}
+
+func (b *dockerBaseline) Close() { _ = b.cli.Close() }
+
+// container is what the provider sends for the bench's worker: ownership
+// labels and the canonical spec label, Entrypoint = command, restart policy
+// unless-stopped (Always), no-new-privileges, all capabilities dropped, CPU
+// shares and memory reservation from the requests.
+func (b *dockerBaseline) container(name string) (*container.Config, *container.HostConfig) {
+	cfg := &container.Config{
+		Image:      dockerImage,
+		Entrypoint: workerCommand,
+		Env:        []string{},
+		Labels: map[string]string{
+			"app.kubernetes.io/managed-by": "hodei",
+			"hodei.io/worker":              name,
+			"hodei.io/spec":                canonicalSpec(name, "docker", dockerImage),
+		},
+	}
+	host := &container.HostConfig{
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
+		SecurityOpt:   []string{"no-new-privileges:true"},
+		CapDrop:       []string{"ALL"},
+	}
+	host.CPUShares = 10 * 1024 / 1000
+	if host.CPUShares < 2 {
+		host.CPUShares = 2
+	}
+	host.MemoryReservation = 16 << 20
+	return cfg, host
+}
+
+func (b *dockerBaseline) Create(ctx context.Context, name string) error {
+	cfg, host := b.container(name)
+	created, err := b.cli.ContainerCreate(ctx, cfg, host, nil, nil, name)
+	if err != nil {
+		return err
+	}
+	watchCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	msgs, errs := b.cli.Events(watchCtx, events.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("container", created.ID),
+		filters.Arg("event", string(events.ActionDie)),
+	)})
+	if err := b.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		return err
+	}
+	window := time.NewTimer(startupWindow)
+	defer window.Stop()
+	select {
+	case <-msgs:
+		return errors.New("the container exited")
+	case err := <-errs:
+		return err
+	case <-window.C:
+		return nil
+	}
+}
+
+func (b *dockerBaseline) Read(ctx context.Context, name string) error {
+	_, err := b.cli.ContainerInspect(ctx, name)
+	return err
+}
+
+func (b *dockerBaseline) Delete(ctx context.Context, name string) error {
+	grace := stopGrace
+	if err := b.cli.ContainerStop(ctx, name, container.StopOptions{Timeout: &grace}); err != nil && !cerrdefs.IsNotFound(err) {
+		return err
+	}
+	err := b.cli.ContainerRemove(ctx, name, container.RemoveOptions{RemoveVolumes: true, Force: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return err
+	}
+	return nil
+}

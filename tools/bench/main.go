@@ -1,0 +1,396 @@
+// Command bench measures terraform apply, a no-change plan (refresh) and
+// destroy of N hodei_worker resources on each backend against a baseline of
+// the same creates, waits, reads and deletes made directly with client-go and
+// the Docker client, at the same parallelism. It counts the provider's API
+// requests (HODEI_REQUEST_LOG) and its peak RSS (through the wrapper in
+// ./wrapper, which dev_overrides point terraform at).
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+type options struct {
+	n           int
+	parallelism int
+	backends    []string
+	terraform   string
+	provider    string
+	wrapperDir  string
+	work        string
+	dockerHost  string
+	kubeconfig  string
+	namespace   string
+}
+
+type result struct {
+	backend                        string
+	apply, refresh, destroy        time.Duration
+	baseApply, baseRefresh, baseDel time.Duration
+	requests                       map[string]int // phase -> requests
+	requestKinds                   map[string]map[string]int
+	rssKiB                         int64
+}
+
+func main() {
+	var o options
+	var backends string
+	flag.IntVar(&o.n, "n", 100, "workers per backend")
+	flag.IntVar(&o.parallelism, "parallelism", 10, "terraform -parallelism and baseline concurrency")
+	flag.StringVar(&backends, "backends", "kubernetes,docker", "backends to measure, in order")
+	flag.StringVar(&o.terraform, "terraform", "terraform", "terraform CLI")
+	flag.StringVar(&o.provider, "provider", "", "the real provider binary")
+	flag.StringVar(&o.wrapperDir, "wrapper-dir", "", "folder holding the wrapper executable named terraform-provider-hodei")
+	flag.StringVar(&o.work, "work", ".bench", "work folder (root modules, logs)")
+	flag.StringVar(&o.dockerHost, "docker-host", os.Getenv("DOCKER_HOST"), "Docker daemon address")
+	flag.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster")
+	flag.StringVar(&o.namespace, "namespace", "default", "namespace of the Kubernetes workers")
+	flag.Parse()
+	o.backends = strings.Split(backends, ",")
+	if o.provider == "" || o.wrapperDir == "" {
+		fail(errors.New("-provider and -wrapper-dir are required"))
+	}
+	for _, p := range []*string{&o.provider, &o.wrapperDir, &o.work} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			fail(err)
+		}
+		*p = abs
+	}
+	if err := os.MkdirAll(o.work, 0o755); err != nil {
+		fail(err)
+	}
+	var results []*result
+	for _, backend := range o.backends {
+		r, err := run(o, backend)
+		if err != nil {
+			fail(fmt.Errorf("%s: %w", backend, err))
+		}
+		results = append(results, r)
+	}
+	report(o, results)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+func run(o options, backend string) (*result, error) {
+	ctx := context.Background()
+	r := &result{backend: backend, requests: map[string]int{}, requestKinds: map[string]map[string]int{}}
+	var base baseline
+	var err error
+	switch backend {
+	case "docker":
+		base, err = newDockerBaseline(o)
+	case "kubernetes":
+		base, err = newKubeBaseline(o)
+	default:
+		return nil, fmt.Errorf("unknown backend %q", backend)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer base.Close()
+
+	// Baseline first: the same N workers made, read and deleted directly.
+	names := make([]string, o.n)
+	for i := range names {
+		names[i] = fmt.Sprintf("bench-%s-%d", shortName(backend), i)
+	}
+	logf("%s: baseline create and wait of %d workers", backend, o.n)
+	if r.baseApply, err = timed(func() error { return forEach(ctx, o.parallelism, names, base.Create) }); err != nil {
+		_ = forEach(ctx, o.parallelism, names, base.Delete)
+		return nil, fmt.Errorf("baseline create: %w", err)
+	}
+	logf("%s: baseline read", backend)
+	if r.baseRefresh, err = timed(func() error { return forEach(ctx, o.parallelism, names, base.Read) }); err != nil {
+		_ = forEach(ctx, o.parallelism, names, base.Delete)
+		return nil, fmt.Errorf("baseline read: %w", err)
+	}
+	logf("%s: baseline delete", backend)
+	if r.baseDel, err = timed(func() error { return forEach(ctx, o.parallelism, names, base.Delete) }); err != nil {
+		return nil, fmt.Errorf("baseline delete: %w", err)
+	}
+
+	// Then the provider through terraform.
+	dir := filepath.Join(o.work, backend)
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := writeModule(o, backend, dir); err != nil {
+		return nil, err
+	}
+	rssFile := filepath.Join(dir, "rss")
+	tf := func(phase string, args ...string) (time.Duration, error) {
+		logFile := filepath.Join(dir, phase+".requests")
+		args = append([]string{"-chdir=" + dir}, args...)
+		cmd := exec.Command(o.terraform, args...)
+		out, err := os.Create(filepath.Join(dir, phase+".out"))
+		if err != nil {
+			return 0, err
+		}
+		defer out.Close()
+		cmd.Stdout, cmd.Stderr = out, out
+		cmd.Env = append(os.Environ(),
+			"TF_CLI_CONFIG_FILE="+filepath.Join(dir, "terraformrc"),
+			"TF_IN_AUTOMATION=1",
+			"HODEI_REQUEST_LOG="+logFile,
+			"HODEI_BENCH_PROVIDER="+o.provider,
+			"HODEI_BENCH_RSS_FILE="+rssFile,
+		)
+		logf("%s: terraform %s", backend, strings.Join(args[1:], " "))
+		start := time.Now()
+		err = cmd.Run()
+		elapsed := time.Since(start)
+		total, kinds := countRequests(logFile)
+		r.requests[phase], r.requestKinds[phase] = total, kinds
+		if err != nil {
+			return elapsed, fmt.Errorf("terraform %s: %w (output in %s)", phase, err, out.Name())
+		}
+		return elapsed, nil
+	}
+	destroy := func() error {
+		r.destroy, err = tf("destroy", "destroy", "-auto-approve", "-input=false", "-no-color", "-parallelism="+strconv.Itoa(o.parallelism))
+		return err
+	}
+	if r.apply, err = tf("apply", "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism="+strconv.Itoa(o.parallelism)); err != nil {
+		_ = destroy()
+		return nil, err
+	}
+	r.refresh, err = tf("plan", "plan", "-detailed-exitcode", "-input=false", "-no-color", "-parallelism="+strconv.Itoa(o.parallelism))
+	if err != nil {
+		_ = destroy()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 2 {
+			return nil, fmt.Errorf("the plan after apply is not empty (see %s)", filepath.Join(dir, "plan.out"))
+		}
+		return nil, err
+	}
+	if err := destroy(); err != nil {
+		return nil, err
+	}
+	r.rssKiB = maxRSS(rssFile)
+	return r, nil
+}
+
+func shortName(backend string) string {
+	if backend == "kubernetes" {
+		return "k"
+	}
+	return "d"
+}
+
+func timed(f func() error) (time.Duration, error) {
+	start := time.Now()
+	err := f()
+	return time.Since(start), err
+}
+
+// forEach runs f for every name, parallelism at a time, and returns the
+// first error after all have run.
+func forEach(ctx context.Context, parallelism int, names []string, f func(context.Context, string) error) error {
+	work := make(chan string)
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
+	for range parallelism {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for name := range work {
+				if err := f(ctx, name); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("%s: %w", name, err)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, name := range names {
+		work <- name
+	}
+	close(work)
+	wg.Wait()
+	return first
+}
+
+type baseline interface {
+	Create(ctx context.Context, name string) error
+	Read(ctx context.Context, name string) error
+	Delete(ctx context.Context, name string) error
+	Close()
+}
+
+// The worker the bench declares, on both paths.
+const (
+	dockerImage = "hodei-test/busybox:latest"
+	kubeImage   = "registry.example/bench:1.0"
+	workerCPU   = "10m"
+	workerMem   = "16Mi"
+)
+
+var workerCommand = []string{"sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"}
+
+func writeModule(o options, backend, dir string) error {
+	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"hodei-jobs/hodei\" = %q\n  }\n  direct {}\n}\n", o.wrapperDir)
+	if err := os.WriteFile(filepath.Join(dir, "terraformrc"), []byte(rc), 0o644); err != nil {
+		return err
+	}
+	var provider, extra, image string
+	switch backend {
+	case "docker":
+		provider = fmt.Sprintf("  docker {\n    host = %q\n  }\n", o.dockerHost)
+		image = dockerImage
+	case "kubernetes":
+		provider = fmt.Sprintf("  kubernetes {\n    config_path = %q\n  }\n", o.kubeconfig)
+		extra = fmt.Sprintf("  namespace = %q\n", o.namespace)
+		image = kubeImage
+	}
+	var cmd []string
+	for _, c := range workerCommand {
+		cmd = append(cmd, strconv.Quote(c))
+	}
+	main := fmt.Sprintf(`terraform {
+  required_providers {
+    hodei = { source = "hodei-jobs/hodei" }
+  }
+}
+
+provider "hodei" {
+%s}
+
+resource "hodei_worker" "bench" {
+  count   = %d
+  name    = "bench-%s-${count.index}"
+  backend = %q
+%s  image   = %q
+  command = [%s]
+  resources {
+    cpu    = %q
+    memory = %q
+  }
+}
+`, provider, o.n, shortName(backend), backend, extra, image, strings.Join(cmd, ", "), workerCPU, workerMem)
+	return os.WriteFile(filepath.Join(dir, "main.tf"), []byte(main), 0o644)
+}
+
+// countRequests reads a request log: the total and the count per
+// "<METHOD> <path kind>".
+func countRequests(path string) (int, map[string]int) {
+	kinds := map[string]int{}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, kinds
+	}
+	defer f.Close()
+	total := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 {
+			continue
+		}
+		total++
+		kinds[fields[1]+" "+pathKind(fields[2])]++
+	}
+	return total, kinds
+}
+
+// pathKind replaces worker names, container ids and API versions in a path.
+func pathKind(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		switch {
+		case strings.HasPrefix(s, "bench-"):
+			parts[i] = "{name}"
+		case len(s) == 64 && strings.Trim(s, "0123456789abcdef") == "":
+			parts[i] = "{id}"
+		case len(s) > 2 && s[0] == 'v' && s[1] >= '0' && s[1] <= '9' && strings.Contains(s, "."):
+			parts[i] = "{v}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func maxRSS(path string) int64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	var best int64
+	for _, line := range strings.Fields(string(data)) {
+		if v, err := strconv.ParseInt(line, 10, 64); err == nil && v > best {
+			best = v
+		}
+	}
+	return best
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a.Seconds() / b.Seconds()
+}
+
+func report(o options, results []*result) {
+	fmt.Printf("N=%d parallelism=%d\n", o.n, o.parallelism)
+	fmt.Printf("%-10s %-8s %9s %9s %6s %9s\n", "backend", "phase", "provider", "baseline", "ratio", "requests")
+	for _, r := range results {
+		for _, p := range []struct {
+			name      string
+			tf, base  time.Duration
+			requests  int
+		}{
+			{"apply", r.apply, r.baseApply, r.requests["apply"]},
+			{"refresh", r.refresh, r.baseRefresh, r.requests["plan"]},
+			{"destroy", r.destroy, r.baseDel, r.requests["destroy"]},
+		} {
+			fmt.Printf("%-10s %-8s %8.2fs %8.2fs %6.2f %9d\n", r.backend, p.name, p.tf.Seconds(), p.base.Seconds(), ratio(p.tf, p.base), p.requests)
+		}
+	}
+	fmt.Println()
+	fmt.Println("provider requests by kind:")
+	for _, r := range results {
+		for _, phase := range []string{"apply", "plan", "destroy"} {
+			kinds := r.requestKinds[phase]
+			keys := make([]string, 0, len(kinds))
+			for k := range kinds {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Printf("  %-10s %-8s %6d  %s\n", r.backend, phase, kinds[k], k)
+			}
+		}
+	}
+	fmt.Println()
+	for _, r := range results {
+		fmt.Printf("bench %s apply=%.2f refresh=%.2f destroy=%.2f requests_per_refresh=%.2f rss_mb=%.0f\n",
+			r.backend, ratio(r.apply, r.baseApply), ratio(r.refresh, r.baseRefresh), ratio(r.destroy, r.baseDel),
+			float64(r.requests["plan"])/float64(o.n), float64(r.rssKiB)/1024)
+	}
+}
