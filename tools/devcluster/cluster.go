@@ -34,6 +34,12 @@ type UpOptions struct {
 // Up runs the cluster until ctx ends. It writes "ready" on stdout once every
 // component is healthy and every node Ready, and logs progress on stderr.
 func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err error) {
+	defer func() {
+		// A stop asked for during start-up is a clean stop too.
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			err = nil
+		}
+	}()
 	started := time.Now()
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "devcluster: %5.2fs "+format+"\n", append([]any{time.Since(started).Seconds()}, args...)...)
@@ -86,12 +92,24 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 		return err
 	}
 	defer kubeletListener.Close()
+	adminCert, adminKey, err := pki.ClientCert(adminIdentity)
+	if err != nil {
+		return err
+	}
+	admin := Credentials{ClientCertPEM: adminCert, ClientKeyPEM: adminKey}
 	server, apiserver, err := StartAPIServer(componentsCtx, pki, etcdURL)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(restConfig(server, caPEM, admin))
 	if err != nil {
 		return err
 	}
 	components := []*runningComponent{apiserver}
 	defer func() {
+		// kube-apiserver ends the process if it is stopped while its
+		// post-start hooks run; a stop during start-up waits for them.
+		_ = waitUntil(context.Background(), components[:1], func(ctx context.Context) error { return apiserverReady(ctx, client) })
 		stopComponents()
 		if !waitAll(components, stopTimeout) {
 			err = errors.Join(err, fmt.Errorf("components did not stop within %s", stopTimeout))
@@ -99,15 +117,6 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 		logf("stopped")
 	}()
 
-	adminCert, adminKey, err := pki.ClientCert(adminIdentity)
-	if err != nil {
-		return err
-	}
-	admin := Credentials{ClientCertPEM: adminCert, ClientKeyPEM: adminKey}
-	client, err := kubernetes.NewForConfig(restConfig(server, caPEM, admin))
-	if err != nil {
-		return err
-	}
 	if err := waitUntil(ctx, components, func(ctx context.Context) error { return apiserverReady(ctx, client) }); err != nil {
 		return err
 	}
