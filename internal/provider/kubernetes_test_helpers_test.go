@@ -58,12 +58,19 @@ func testNamespace(t *testing.T, cli kubernetes.Interface, labels map[string]str
 	_, err := cli.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cli.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{}) })
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		_, err := cli.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+	waitForServiceAccount(t, cli, name)
+	return name
+}
+
+// waitForServiceAccount waits for the namespace's default service account,
+// which the controller-manager makes and pods need.
+func waitForServiceAccount(t *testing.T, cli kubernetes.Interface, namespace string) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := cli.CoreV1().ServiceAccounts(namespace).Get(ctx, "default", metav1.GetOptions{})
 		return err == nil, nil
 	})
-	require.NoError(t, err, "the default service account of %s did not appear", name)
-	return name
+	require.NoError(t, err, "the default service account of %s did not appear", namespace)
 }
 
 func getPod(t *testing.T, cli kubernetes.Interface, namespace, name string) *corev1.Pod {

@@ -7,10 +7,11 @@ data "hodei_worker" "cache" {
 
 # Run next to the cache: on the same node, found by the cache's labels.
 resource "hodei_worker" "trainer" {
-  name    = "trainer-1"
-  backend = "kubernetes"
-  image   = "registry.example.com/trainer:1.4"
-  env     = { CACHE_ADDRESS = "${data.hodei_worker.cache.ip}:6379" }
+  name      = "trainer-1"
+  backend   = "kubernetes"
+  namespace = "ml" # pod affinity looks in the worker's own namespace
+  image     = "registry.example.com/trainer:1.4"
+  env       = { CACHE_ADDRESS = "${data.hodei_worker.cache.ip}:6379" }
 
   scheduling {
     pod_affinity {
