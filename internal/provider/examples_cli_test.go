@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,9 +44,9 @@ func cliEnv(t *testing.T, extra ...string) []string {
 			return
 		}
 		cmd := exec.Command("go", "build", "-o", filepath.Join(providerDir, "terraform-provider-hodei"), "../..")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			errBuildProvider = &exec.ExitError{Stderr: out}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			errBuildProvider = fmt.Errorf("go build: %w: %s", err, out)
+			return
 		}
 		cfg := "provider_installation {\n  dev_overrides {\n    \"hodei-jobs/hodei\" = \"" + providerDir + "\"\n  }\n  direct {}\n}\n"
 		errBuildProvider = os.WriteFile(filepath.Join(providerDir, "terraformrc"), []byte(cfg), 0o600)
@@ -115,7 +116,9 @@ func TestAccExampleResourceOnBothBackends(t *testing.T) {
 	require.NoError(t, ignoreExists(err))
 	_, err = cli.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "batch-high"}, Value: 1000}, metav1.CreateOptions{})
 	require.NoError(t, ignoreExists(err))
-	t.Cleanup(func() { _ = cli.SchedulingV1().PriorityClasses().Delete(context.Background(), "batch-high", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = cli.SchedulingV1().PriorityClasses().Delete(context.Background(), "batch-high", metav1.DeleteOptions{})
+	})
 	waitForServiceAccount(t, cli, "ml")
 	bindClaim(t, cli, "ml", "datasets")
 
@@ -189,5 +192,3 @@ func builderImage(t *testing.T, docker *client.Client, ref string) {
 	require.NoError(t, rc.Close())
 	t.Cleanup(func() { _, _ = docker.ImageRemove(context.Background(), ref, image.RemoveOptions{Force: true}) })
 }
-
-
