@@ -36,12 +36,12 @@ type options struct {
 }
 
 type result struct {
-	backend                        string
-	apply, refresh, destroy        time.Duration
+	backend                         string
+	apply, refresh, destroy         time.Duration
 	baseApply, baseRefresh, baseDel time.Duration
-	requests                       map[string]int // phase -> requests
-	requestKinds                   map[string]map[string]int
-	rssKiB                         int64
+	requests                        map[string]int // phase -> requests
+	requestKinds                    map[string]map[string]int
+	rssKiB                          int64
 }
 
 func main() {
@@ -341,8 +341,12 @@ func maxRSS(path string) int64 {
 		return 0
 	}
 	var best int64
-	for _, line := range strings.Fields(string(data)) {
-		if v, err := strconv.ParseInt(line, 10, 64); err == nil && v > best {
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		if v, err := strconv.ParseInt(fields[0], 10, 64); err == nil && v > best {
 			best = v
 		}
 	}
@@ -361,9 +365,9 @@ func report(o options, results []*result) {
 	fmt.Printf("%-10s %-8s %9s %9s %6s %9s\n", "backend", "phase", "provider", "baseline", "ratio", "requests")
 	for _, r := range results {
 		for _, p := range []struct {
-			name      string
-			tf, base  time.Duration
-			requests  int
+			name     string
+			tf, base time.Duration
+			requests int
 		}{
 			{"apply", r.apply, r.baseApply, r.requests["apply"]},
 			{"refresh", r.refresh, r.baseRefresh, r.requests["plan"]},

@@ -39,7 +39,7 @@ func main() {
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		if path := os.Getenv("HODEI_BENCH_RSS_FILE"); path != "" {
 			if f, ferr := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); ferr == nil {
-				_, _ = fmt.Fprintf(f, "%d\n", ru.Maxrss)
+				_, _ = fmt.Fprintf(f, "%d %.3f %.3f\n", ru.Maxrss, tv(ru.Utime), tv(ru.Stime))
 				_ = f.Close()
 			}
 		}
@@ -52,3 +52,5 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
