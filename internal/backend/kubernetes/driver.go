@@ -176,18 +176,26 @@ func (d *Driver) Delete(ctx context.Context, ref worker.Ref) error {
 // deleteAndWait deletes exactly this pod (by UID) and watches until it is
 // gone. A nil grace keeps the pod's own grace period.
 func (d *Driver) deleteAndWait(ctx context.Context, pod *corev1.Pod, grace *int64) error {
-	err := d.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
-		GracePeriodSeconds: grace,
-		Preconditions:      &metav1.Preconditions{UID: &pod.UID},
-		PropagationPolicy:  ptr(metav1.DeletePropagationBackground),
-	})
+	var retry outage
+	var err error
+	for {
+		err = d.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: grace,
+			Preconditions:      &metav1.Preconditions{UID: &pod.UID},
+			PropagationPolicy:  ptr(metav1.DeletePropagationBackground),
+		})
+		// While the API server is out of reach, try again until ctx ends.
+		if err == nil || !retry.wait(ctx, err) {
+			break
+		}
+	}
 	// A conflict on the UID precondition means this pod is gone and another
 	// took its name.
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
 	}
 	if err != nil {
-		return d.apiError(fmt.Sprintf("deleting pod %s/%s", pod.Namespace, pod.Name), err)
+		return d.apiError(fmt.Sprintf("deleting pod %s/%s", pod.Namespace, pod.Name), retry.cause(err))
 	}
 	return d.waitGone(ctx, pod)
 }

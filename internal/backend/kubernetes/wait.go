@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -48,7 +49,12 @@ func (d *Driver) waitFor(ctx context.Context, pod *corev1.Pod, waitFor string) (
 		return last, nil
 	}
 	if ctx.Err() != nil {
-		return nil, d.timeoutError(ctx, last, waitFor)
+		timeout := d.timeoutError(ctx, last, waitFor)
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			// The API server was out of reach when the time ran out.
+			return nil, errors.Join(timeout, err)
+		}
+		return nil, timeout
 	}
 	return nil, err
 }
@@ -82,6 +88,7 @@ func (d *Driver) waitGone(ctx context.Context, pod *corev1.Pod) error {
 func (d *Driver) watchPod(ctx context.Context, pod *corev1.Pod, visit func(*corev1.Pod) (bool, error)) error {
 	pods := d.client.CoreV1().Pods(pod.Namespace)
 	version := pod.ResourceVersion
+	var retry outage
 	for {
 		w, err := pods.Watch(ctx, metav1.ListOptions{
 			FieldSelector:       fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
@@ -89,9 +96,13 @@ func (d *Driver) watchPod(ctx context.Context, pod *corev1.Pod, visit func(*core
 			AllowWatchBookmarks: true,
 		})
 		if err != nil && !expired(err) {
-			return d.apiError(fmt.Sprintf("watching pod %s/%s", pod.Namespace, pod.Name), err)
+			if retry.wait(ctx, err) {
+				continue
+			}
+			return d.apiError(fmt.Sprintf("watching pod %s/%s", pod.Namespace, pod.Name), retry.cause(err))
 		}
 		if err == nil {
+			retry.reset()
 			var done bool
 			version, done, err = consumeWatch(ctx, w, pod, version, visit)
 			w.Stop()
@@ -109,7 +120,10 @@ func (d *Driver) watchPod(ctx context.Context, pod *corev1.Pod, visit func(*core
 		case apierrors.IsNotFound(err):
 			current = nil
 		case err != nil:
-			return d.apiError(fmt.Sprintf("reading pod %s/%s", pod.Namespace, pod.Name), err)
+			if retry.wait(ctx, err) {
+				continue
+			}
+			return d.apiError(fmt.Sprintf("reading pod %s/%s", pod.Namespace, pod.Name), retry.cause(err))
 		case current.UID != pod.UID:
 			current = nil
 		}
@@ -121,6 +135,63 @@ func (d *Driver) watchPod(ctx context.Context, pod *corev1.Pod, visit func(*core
 		}
 		version = current.ResourceVersion
 	}
+}
+
+// outage paces the retries of a watch while the API server cannot be
+// reached (stopped, restarting, or shedding load): a wait outlives a
+// control-plane restart instead of failing on the first refused connection,
+// and still ends when its context does.
+type outage struct {
+	delay time.Duration
+	last  error
+}
+
+const (
+	outageFirstDelay = 200 * time.Millisecond
+	outageMaxDelay   = 2 * time.Second
+)
+
+// wait sleeps before the next attempt and tells whether to make it: only
+// after an error that a later attempt may not meet, and while ctx lasts.
+func (o *outage) wait(ctx context.Context, err error) bool {
+	if !transient(err) || ctx.Err() != nil {
+		return false
+	}
+	o.last = err
+	o.delay = min(max(2*o.delay, outageFirstDelay), outageMaxDelay)
+	timer := time.NewTimer(o.delay)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+func (o *outage) reset() { o.delay, o.last = 0, nil }
+
+// cause is the error to report: when the context ended during an outage,
+// the unreachable server is the news, not the deadline.
+func (o *outage) cause(err error) error {
+	if o.last != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		return fmt.Errorf("%w (the last attempt: %v)", err, o.last)
+	}
+	return err
+}
+
+// transient tells whether err is a failure to reach the API server or a
+// refusal it gives while starting or overloaded, rather than an answer.
+func transient(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return true
+	}
+	return apierrors.IsServiceUnavailable(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err)
 }
 
 // expired tells whether a watch's resource version is too old to resume.

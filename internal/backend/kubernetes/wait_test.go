@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
@@ -127,6 +128,39 @@ func TestWatchErrorsKeepTheirOwnWords(t *testing.T) {
 	d = fakeDriver(t, &scriptedWatches{scripts: [][]watch.Event{{{Type: watch.Error, Object: internal}}}})
 	_, err = d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitRunning)
 	require.EqualError(t, err, "watching pod ml/w: etcd is sad")
+}
+
+func TestWaitForOutlivesAnAPIServerOutage(t *testing.T) {
+	refused := errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
+	client := fake.NewClientset()
+	attempts := 0
+	client.PrependWatchReactor("pods", func(k8stesting.Action) (bool, watch.Interface, error) {
+		attempts++
+		if attempts <= 3 {
+			return true, nil, refused
+		}
+		w := watch.NewFakeWithOptions(watch.FakeOptions{ChannelSize: 1})
+		w.Modify(podVersion("11", corev1.PodRunning, true))
+		return true, w, nil
+	})
+	d := NewDriver(client, "https://fake:6443", Options{})
+	pod, err := d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitRunning)
+	require.NoError(t, err)
+	assert.Equal(t, "11", pod.ResourceVersion)
+	assert.Equal(t, 4, attempts, "three refused watches, then one that answers")
+
+	// An outage that outlasts the wait ends it at its deadline, naming the
+	// server that could not be reached.
+	client = fake.NewClientset()
+	client.PrependWatchReactor("pods", func(k8stesting.Action) (bool, watch.Interface, error) { return true, nil, refused })
+	d = NewDriver(client, "https://fake:6443", Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	started := time.Now()
+	_, err = d.waitFor(ctx, podVersion("10", corev1.PodPending, false), waitRunning)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorContains(t, err, "kubernetes API server at https://fake:6443 is unreachable")
+	assert.Less(t, time.Since(started), 2*time.Second)
 }
 
 // watchVersion is the resourceVersion a watch started from.
