@@ -9,20 +9,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 export DOCKER_DIR=${DOCKER_DIR:-$root/.docker-test}
-state_dir=$root/.terraform-dev/quickstart
-mkdir -p "$state_dir"
+# The module runs from a copy, so that its state stays out of examples/.
+work_dir=$root/.terraform-dev/quickstart
+mkdir -p "$work_dir"
 
 terraform_bin=$(./scripts/terraform.sh)
 make -s build
 printf 'provider_installation {\n  dev_overrides {\n    "hodei-jobs/hodei" = "%s"\n  }\n  direct {}\n}\n' "$root/bin" > "$root/.terraform-dev/terraformrc"
 export TF_CLI_CONFIG_FILE=$root/.terraform-dev/terraformrc
 export KUBECONFIG=$root/.devcluster/kubeconfig
-tf() { "$terraform_bin" -chdir="$root/examples/quickstart" "$1" -state="$state_dir/terraform.tfstate" "${@:2}"; }
+tf() { "$terraform_bin" -chdir="$work_dir" "$@"; }
 
 docker_running() { [ -f "$DOCKER_DIR/docker.pid" ] && kill -0 "$(cat "$DOCKER_DIR/docker.pid")" 2>/dev/null; }
 
 case "${1:-up}" in
 up)
+  cp "$root"/examples/quickstart/*.tf "$work_dir"/
   make -s devcluster-up
   docker_available=false
   if DOCKER_HOST=$(./scripts/docker-up.sh); then
@@ -42,7 +44,7 @@ up)
   fi
   ;;
 down)
-  if [ -f "$state_dir/terraform.tfstate" ] && [ -f .devcluster/pid ] && kill -0 "$(cat .devcluster/pid)" 2>/dev/null; then
+  if [ -f "$work_dir/terraform.tfstate" ] && [ -f .devcluster/pid ] && kill -0 "$(cat .devcluster/pid)" 2>/dev/null; then
     docker_available=false
     if docker_running; then
       export DOCKER_HOST="unix://$DOCKER_DIR/docker.sock"
@@ -50,7 +52,7 @@ down)
     fi
     tf destroy -auto-approve -input=false -var "docker_available=$docker_available"
   fi
-  rm -f "$state_dir/terraform.tfstate"
+  rm -f "$work_dir/terraform.tfstate" "$work_dir/terraform.tfstate.backup"
   make -s devcluster-down
   ./scripts/docker-down.sh
   ;;
