@@ -469,7 +469,7 @@ func (d *privateDocker) Start() {
 	require.NoError(d.t, err)
 	cmd := exec.Command("dockerd", "--host="+d.Host, "--data-root="+filepath.Join(d.dir, "data"),
 		"--exec-root="+filepath.Join(d.dir, "exec"), "--pidfile="+filepath.Join(d.dir, "docker.pid"),
-		"--bridge=none", "--iptables=false")
+		"--bridge=none", "--iptables=false", "--shutdown-timeout=1")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	require.NoError(d.t, cmd.Start())
 	d.cmd, d.done = cmd, make(chan struct{})

@@ -1,0 +1,76 @@
+package provider
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Fault 2: the Docker daemon is restarted during an apply of four workers.
+// A private dockerd (its own data root, exec root, pid file and socket, no
+// bridge, no iptables) is stopped by its pid as soon as the first container
+// exists, and started again two seconds later. Creates in flight lose
+// their daemon; the apply ends, and the next one converges: exactly one
+// container per worker, counted by the ownership labels, and an empty plan.
+func TestAccFaults_dockerDaemonRestartDuringApply(t *testing.T) {
+	t.Parallel()
+	d := startPrivateDocker(t)
+	cli := d.Client()
+	defer cli.Close()
+	const workers = 4
+	config := fmt.Sprintf(`
+provider "hodei" {
+  docker { host = %q }
+}
+resource "hodei_worker" "d" {
+  count   = %d
+  name    = "fault-dk-${count.index}"
+  backend = "docker"
+  image   = %q
+  command = ["sleep", "3600"]
+}
+`, d.Host, workers, testImage)
+	w := newWorkspace(t, config)
+	w.destroyOnCleanup()
+
+	result := applyInBackground(w, 3*time.Minute)
+	waitUntil(t, 90*time.Second, "the first container appears", func() bool {
+		return countContainers(t, cli, "") >= 1
+	})
+	stopped := time.Now()
+	d.Stop()
+	t.Logf("dockerd stopped in %.1fs", time.Since(stopped).Seconds())
+	time.Sleep(2 * time.Second)
+	d.Start()
+	t.Logf("dockerd back %.1fs after the stop began", time.Since(stopped).Seconds())
+
+	var first applyResult
+	select {
+	case first = <-result:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the apply did not end")
+	}
+	if first.err != nil {
+		assert.Contains(t, first.out, d.Host, "a failure names the daemon's address")
+		t.Logf("first apply failed after %.1fs, naming the daemon", first.elapsed.Seconds())
+	} else {
+		t.Logf("first apply completed after %.1fs", first.elapsed.Seconds())
+	}
+	t.Logf("after the restart: %d containers of %d workers", countContainers(t, cli, ""), workers)
+
+	w.mustApply(2 * time.Minute)
+	for i := range workers {
+		name := fmt.Sprintf("fault-dk-%d", i)
+		assert.Equal(t, 1, countContainers(t, cli, name), "one container of %s", name)
+	}
+	assert.Equal(t, workers, countContainers(t, cli, ""), "no container beyond the workers")
+	changes, out := w.planChanges(time.Minute)
+	assert.False(t, changes, "plan after the converging apply is empty:\n%s", out)
+	state, err := w.run(time.Minute, "state", "list")
+	require.NoError(t, err)
+	assert.Equal(t, workers, strings.Count(state, "hodei_worker.d["))
+}
