@@ -1,12 +1,17 @@
 package provider
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/stretchr/testify/assert"
 )
 
 // unreachableDocker points the provider at a socket that does not exist: a
@@ -19,8 +24,24 @@ provider "hodei" {
 }
 `
 
+// unreachableKubernetes points the provider at an API server address where
+// nothing listens, with a recognisable token: a Kubernetes worker that got
+// past plan-time validation would show in the request log.
+const unreachableKubernetes = `
+provider "hodei" {
+  host_path_allowlist = ["/srv/hodei"]
+  docker { host = "unix:///nonexistent/hodei-test/docker.sock" }
+  kubernetes {
+    host     = "https://127.0.0.1:1"
+    token    = "invalid-case-token"
+    insecure = true
+  }
+}
+`
+
 type invalidCase struct {
 	name   string
+	k8s    bool   // kubernetes backend, against unreachableKubernetes
 	body   string // inside the resource block, after name and image
 	worker string // worker name; default "valid-name"
 	image  string
@@ -238,38 +259,323 @@ var invalidCases = []invalidCase{
 	{name: "namespace invalid", body: `
   backend   = "kubernetes"
   namespace = "ML_Team"`, expect: `(?s)namespace.*DNS-1123 label`},
+
+	// Names.
+	{name: "name with a leading dash", worker: "-trainer", expect: `(?s)name.*not a DNS-1123 label`},
+	{name: "name with a dot", worker: "trainer.0", expect: `(?s)name.*not a DNS-1123 label`},
+	{name: "image upper case", image: "Busybox:1.36", expect: `(?s)image.*Invalid image reference`},
+	{name: "image bad digest", image: "busybox@sha256:xyz", expect: `(?s)image.*Invalid image reference`},
+	{name: "env name with equals", body: `env = { "A=B" = "x" }`, expect: `(?s)env.*Invalid environment variable name`},
+	{name: "restart policy lower case", body: `restart_policy = "always"`, expect: `(?s)restart_policy.*value must be one of`},
+
+	// Labels and annotations.
+	{name: "label key with two slashes", body: `labels = { "a/b/c" = "x" }`, expect: `(?s)labels.*Invalid labels`},
+	{name: "label value with a space", body: `labels = { team = "ml team" }`, expect: `(?s)labels.*Invalid labels`},
+	{name: "reserved managed-by label", body: `labels = { "app.kubernetes.io/managed-by" = "me" }`, expect: `(?s)labels.*Reserved label`},
+	{name: "spec as a label", body: `labels = { "hodei.io/spec" = "x" }`, expect: `(?s)labels.*Reserved label`},
+	{name: "provider label unknown", body: `labels = { "hodei.io/provider" = "nomad" }`, expect: `(?s)labels.*Invalid backend label`},
+	{name: "reserved spec annotation", k8s: true, body: `annotations = { "hodei.io/spec" = "{}" }`, expect: `(?s)annotations.*Reserved annotation`},
+	{name: "annotation name too long", k8s: true, body: fmt.Sprintf(`annotations = { %q = "x" }`, strings.Repeat("a", 64)), expect: `(?s)annotations.*Invalid annotations`},
+
+	// Quantities.
+	{name: "cpu limit zero", body: `
+  resources { cpu_limit = "0" }`, expect: `(?s)resources.cpu_limit.*greater than zero`},
+	{name: "memory limit unit", body: `
+  resources { memory_limit = "1Gb" }`, expect: `(?s)resources.memory_limit.*Invalid quantity`},
+	{name: "cpu request above limit", k8s: true, body: `
+  resources {
+    cpu       = "2"
+    cpu_limit = "1500m"
+  }`, expect: `(?s)resources.cpu.*Request above limit`},
+	{name: "size limit negative", k8s: true, body: `
+  volume {
+    name       = "v"
+    mount_path = "/v"
+    ephemeral { size_limit = "-5Mi" }
+  }`, expect: `(?s)volume\[0\].ephemeral.size_limit.*greater than zero`},
+
+	// GPU types and counts.
+	{name: "gpu type not in catalog", k8s: true, body: `
+  gpu { type = "rtx4090" }`, expect: `(?s)gpu.type.*not in the catalog`},
+	{name: "gpu count negative", body: `
+  gpu {
+    type  = "a100"
+    count = -1
+  }`, expect: `(?s)gpu.count.*between 1 and 16`},
+	{name: "gpu node selector contradicts type", k8s: true, body: `
+  gpu { type = "t4" }
+  scheduling {
+    node_selector = { accelerator = "nvidia-tesla-a100" }
+  }`, expect: `(?s)scheduling.node_selector.*Node selector contradicts the GPU type`},
+
+	// Volumes and host paths.
+	{name: "volume name invalid", body: `
+  volume {
+    name       = "Data_Set"
+    mount_path = "/v"
+    ephemeral {}
+  }`, expect: `(?s)volume\[0\].name.*DNS-1123 label`},
+	{name: "mount path not clean", body: `
+  volume {
+    name       = "v"
+    mount_path = "/data/../etc"
+    ephemeral {}
+  }`, expect: `(?s)volume\[0\].mount_path.*not in clean form`},
+	{name: "sub path absolute", k8s: true, body: `
+  volume {
+    name       = "v"
+    mount_path = "/v"
+    sub_path   = "/etc"
+    persistent { claim_name = "c" }
+  }`, expect: `(?s)volume\[0\].sub_path.*without`},
+	{name: "sub path climbs out", k8s: true, body: `
+  volume {
+    name       = "v"
+    mount_path = "/v"
+    sub_path   = "a/../../b"
+    persistent { claim_name = "c" }
+  }`, expect: `(?s)volume\[0\].sub_path.*without`},
+	{name: "persistent without claim", body: `
+  volume {
+    name       = "v"
+    mount_path = "/v"
+    persistent {}
+  }`, expect: `(?s)volume\[0\].persistent.claim_name.*Missing claim name`},
+	{name: "host path missing", body: `
+  volume {
+    name       = "v"
+    mount_path = "/v"
+    host_path {}
+  }`, expect: `(?s)volume\[0\].host_path.path.*Missing host path`},
+	{name: "host path relative", body: `
+  volume {
+    name       = "v"
+    mount_path = "/v"
+    host_path { path = "srv/hodei/x" }
+  }`, expect: `(?s)volume\[0\].host_path.path.*absolute path in clean form`},
+	{name: "host path climbs out of the allowlist", body: `
+  volume {
+    name       = "v"
+    mount_path = "/v"
+    host_path { path = "/srv/hodei/../../etc" }
+  }`, expect: `(?s)volume\[0\].host_path.path.*absolute path in clean form`},
+	{name: "host path sibling of the allowlist", body: `
+  volume {
+    name       = "v"
+    mount_path = "/v"
+    host_path { path = "/srv/hodei-evil" }
+  }`, expect: `(?s)volume\[0\].host_path.path.*outside the provider's host_path_allowlist`},
+	{name: "host path docker socket on kubernetes", k8s: true, body: `
+  volume {
+    name       = "docker"
+    mount_path = "/var/run/docker.sock"
+    host_path {
+      path = "/var/run/docker.sock"
+      type = "Socket"
+    }
+  }`, expect: `(?s)volume\[0\].host_path.path.*outside the provider's host_path_allowlist`},
+
+	// Scheduling: operators, weights, effects, spread.
+	{name: "In without values", k8s: true, body: `
+  scheduling {
+    node_affinity {
+      required = true
+      match_expression {
+        key      = "zone"
+        operator = "In"
+      }
+    }
+  }`, expect: `(?s)match_expression\[0\].values.*needs at least one value`},
+	{name: "Lt with two values", k8s: true, body: `
+  scheduling {
+    node_affinity {
+      required = true
+      match_expression {
+        key      = "gpu-count"
+        operator = "Lt"
+        values   = ["1", "2"]
+      }
+    }
+  }`, expect: `(?s)match_expression\[0\].values.*exactly one integer`},
+	{name: "match expression key invalid", k8s: true, body: `
+  scheduling {
+    node_affinity {
+      required = true
+      match_expression {
+        key      = "bad key"
+        operator = "Exists"
+      }
+    }
+  }`, expect: `(?s)match_expression\[0\].key.*Invalid label key`},
+	{name: "node affinity without expressions", k8s: true, body: `
+  scheduling {
+    node_affinity { required = true }
+  }`, expect: `(?s)node_affinity\[0\].*Empty node affinity`},
+	{name: "anti-affinity weight zero", k8s: true, body: `
+  scheduling {
+    pod_anti_affinity {
+      labels = { app = "trainer" }
+      weight = 0
+    }
+  }`, expect: `(?s)pod_anti_affinity\[0\].weight.*between 1 and 100`},
+	{name: "pod affinity empty selector", k8s: true, body: `
+  scheduling {
+    pod_affinity { labels = {} }
+  }`, expect: `(?s)pod_affinity\[0\].labels.*Empty label selector`},
+	{name: "pod affinity namespace invalid", k8s: true, body: `
+  scheduling {
+    pod_affinity {
+      labels     = { app = "cache" }
+      namespaces = ["ML"]
+    }
+  }`, expect: `(?s)pod_affinity\[0\].namespaces.*DNS-1123 label`},
+	{name: "pod affinity topology key invalid", k8s: true, body: `
+  scheduling {
+    pod_affinity {
+      labels       = { app = "cache" }
+      topology_key = "bad key!"
+    }
+  }`, expect: `(?s)pod_affinity\[0\].topology_key.*Invalid topology key`},
+	{name: "priority class invalid", k8s: true, body: `
+  scheduling { priority_class_name = "High_Priority" }`, expect: `(?s)scheduling.priority_class_name.*DNS-1123 subdomain`},
+	{name: "node selector key invalid", k8s: true, body: `
+  scheduling {
+    node_selector = { "bad key" = "x" }
+  }`, expect: `(?s)scheduling.node_selector.*Invalid labels`},
+	{name: "toleration operator", k8s: true, body: `
+  scheduling {
+    toleration {
+      key      = "dedicated"
+      operator = "Matches"
+    }
+  }`, expect: `(?s)toleration\[0\].operator.*value must be one of`},
+	{name: "toleration Equal without key", k8s: true, body: `
+  scheduling {
+    toleration {
+      value  = "ml"
+      effect = "NoSchedule"
+    }
+  }`, expect: `(?s)toleration\[0\].key.*Missing key`},
+	{name: "toleration value invalid", k8s: true, body: `
+  scheduling {
+    toleration {
+      key   = "dedicated"
+      value = "m l"
+    }
+  }`, expect: `(?s)toleration\[0\].value.*Invalid value`},
+	{name: "toleration effect lower case", k8s: true, body: `
+  scheduling {
+    toleration {
+      key      = "dedicated"
+      operator = "Exists"
+      effect   = "noexecute"
+    }
+  }`, expect: `(?s)toleration\[0\].effect.*value must be one of`},
+	{name: "spread topology key invalid", k8s: true, body: `
+  scheduling {
+    topology_spread { topology_key = "zone/a/b" }
+  }`, expect: `(?s)topology_spread\[0\].topology_key.*Invalid topology key`},
+	{name: "spread labels invalid", k8s: true, body: `
+  scheduling {
+    topology_spread {
+      topology_key = "topology.kubernetes.io/zone"
+      labels       = { app = "a b" }
+    }
+  }`, expect: `(?s)topology_spread\[0\].labels.*Invalid labels`},
+	{name: "spread max skew negative", k8s: true, body: `
+  scheduling {
+    topology_spread {
+      topology_key = "topology.kubernetes.io/zone"
+      max_skew     = -3
+    }
+  }`, expect: `(?s)topology_spread\[0\].max_skew.*at least 1`},
+
+	// Security.
+	{name: "run_as_user negative", body: `
+  security { run_as_user = -1 }`, expect: `(?s)security.run_as_user.*Invalid user`},
+	{name: "run_as_group negative", k8s: true, body: `
+  security { run_as_group = -5 }`, expect: `(?s)security.run_as_group.*Invalid group`},
+	{name: "capability lower case", body: `
+  security { add_capabilities = ["net_admin"] }`, expect: `(?s)security.add_capabilities.*Unknown capability`},
+
+	// Namespaces and backend selection.
+	{name: "namespace too long", k8s: true, body: fmt.Sprintf(`namespace = %q`, strings.Repeat("n", 64)), expect: `(?s)namespace.*DNS-1123 label`},
+	{name: "namespace via the provider label", body: `
+  labels    = { "hodei.io/provider" = "kubernetes" }
+  namespace = "-ml"`, expect: `(?s)namespace.*DNS-1123 label`},
+	{name: "kubernetes backend, docker label", k8s: true, body: `labels = { "hodei.io/provider" = "docker" }`, expect: `(?s)backend.*Conflicting backend selection`},
 }
 
+// TestAccWorker_invalidConfigurationsFailAtPlan plans each invalid
+// configuration and expects a diagnostic naming the attribute. Every
+// provider process of the test counts its API requests into one request log
+// (HODEI_REQUEST_LOG, set before the parallel subtests start and read after
+// they all finish): it must stay empty.
 func TestAccWorker_invalidConfigurationsFailAtPlan(t *testing.T) {
-	if len(invalidCases) < 25 {
+	if len(invalidCases) < 60 {
 		t.Fatalf("only %d invalid cases", len(invalidCases))
 	}
-	for _, c := range invalidCases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			workerName, image := c.worker, c.image
-			if workerName == "" {
-				workerName = "valid-name"
-			}
-			if image == "" {
-				image = testImage
-			}
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: testProviders,
-				Steps: []resource.TestStep{{
-					Config: unreachableDocker + fmt.Sprintf(`
+	requestLog := filepath.Join(t.TempDir(), "requests.log")
+	t.Setenv(EnvRequestLog, requestLog)
+	t.Run("cases", func(t *testing.T) {
+		for _, c := range invalidCases {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				resource.Test(t, resource.TestCase{
+					ProtoV6ProviderFactories: testProviders,
+					Steps: []resource.TestStep{{
+						Config:      c.config(),
+						PlanOnly:    true,
+						ExpectError: expectAttributeError(c.expect),
+					}},
+				})
+			})
+		}
+	})
+	data, err := os.ReadFile(requestLog)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	assert.Empty(t, string(data), "invalid configurations must fail before any API request")
+}
+
+// config is the whole configuration of a case.
+func (c invalidCase) config() string {
+	workerName, image := c.worker, c.image
+	if workerName == "" {
+		workerName = "valid-name"
+	}
+	if image == "" {
+		image = testImage
+	}
+	provider, body := unreachableDocker, c.body
+	if c.k8s {
+		provider = unreachableKubernetes
+		body = "backend = \"kubernetes\"\n  " + body
+	}
+	return provider + fmt.Sprintf(`
 resource "hodei_worker" "test" {
   name  = %q
   image = %q
   %s
 }
-`, workerName, image, c.body),
-					PlanOnly:    true,
-					ExpectError: expectAttributeError(c.expect),
-				}},
-			})
-		})
+`, workerName, image, body)
+}
+
+// TestInvalidCasesCoverBothBackends keeps the table honest without TF_ACC.
+func TestInvalidCasesCoverBothBackends(t *testing.T) {
+	names := map[string]bool{}
+	k8s := 0
+	for _, c := range invalidCases {
+		assert.False(t, names[c.name], "duplicate case %q", c.name)
+		names[c.name] = true
+		if c.k8s || strings.Contains(c.body, `"kubernetes"`) {
+			k8s++
+		}
+		assert.NotPanics(t, func() { expectAttributeError(c.expect) }, c.name)
 	}
+	assert.GreaterOrEqual(t, len(invalidCases), 60)
+	assert.GreaterOrEqual(t, k8s, 20, "kubernetes-backend cases")
 }
 
 // expectAttributeError matches "(?s)<attribute>.*<message>" in either order,
