@@ -3,7 +3,9 @@ package worker
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Fuzzers for what reaches the provider from outside: a configuration
@@ -200,4 +202,29 @@ func FuzzDecodeCanonical(f *testing.F) {
 			t.Fatalf("a round trip shows changes: %v", c)
 		}
 	})
+}
+
+// TestHugeQuantitiesAreRefusedQuickly: such quantities once took minutes to
+// compare, in plan, before any diagnostic.
+func TestHugeQuantitiesAreRefusedQuickly(t *testing.T) {
+	for _, q := range []string{"1e100000000", "1E-60000000", "1e31", "99999999999999999999", "9Ei", strings.Repeat("1", 65)} {
+		start := time.Now()
+		s := validSpec()
+		s.Resources = &Resources{CPU: q, CPULimit: "1", Memory: "1Gi", MemoryLimit: q}
+		problems := Validate(s, Policy{})
+		if QuantityEqual(q, "1") {
+			t.Errorf("%s equals 1", q)
+		}
+		if len(problems) == 0 {
+			t.Errorf("%s accepted", q)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s took %s", q, d)
+		}
+	}
+	for _, q := range []string{"1e3", "5E9", "1e-3", "8Ei", "500m", "1.5Gi"} {
+		if _, err := ParseQuantity(q); err != nil {
+			t.Errorf("%s refused: %v", q, err)
+		}
+	}
 }

@@ -143,7 +143,7 @@ func checkQuantity(ps *Problems, p Path, value string) *resource.Quantity {
 	if value == "" {
 		return nil
 	}
-	q, err := resource.ParseQuantity(value)
+	q, err := ParseQuantity(value)
 	if err != nil {
 		ps.errorf(p, "Invalid quantity", "%q is not a Kubernetes quantity (e.g. \"500m\", \"2\", \"4Gi\"): %s.", value, err)
 		return nil
