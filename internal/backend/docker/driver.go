@@ -69,8 +69,13 @@ func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor string) (*w
 	if err != nil {
 		return nil, fmt.Errorf("creating container %q: %w", s.Name, err)
 	}
-	if err := d.startAndWait(ctx, created.ID, waitFor); err != nil {
+	info, err := d.startAndWait(ctx, created.ID, waitFor)
+	if err != nil {
 		return nil, errors.Join(err, d.remove(created.ID))
+	}
+	if info != nil {
+		// The inspect that closed the startup window is what Read would see.
+		return observe(*info, d.nodeName(ctx))
 	}
 	obs, err := d.Read(ctx, ref)
 	if err == nil && obs == nil {
@@ -150,8 +155,9 @@ func (d *Driver) checkAPIFeatures(s *worker.Spec) error {
 
 // startAndWait starts the container and, for wait_for = "running", watches
 // its events through the startup window: a die event fails the create with
-// the exit code and the last log lines.
-func (d *Driver) startAndWait(ctx context.Context, id, waitFor string) error {
+// the exit code and the last log lines. After the window it returns the
+// container's inspect, nil for other values of wait_for.
+func (d *Driver) startAndWait(ctx context.Context, id, waitFor string) (*container.InspectResponse, error) {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	msgs, errs := d.client.Events(watchCtx, events.ListOptions{Filters: filters.NewArgs(
@@ -160,32 +166,32 @@ func (d *Driver) startAndWait(ctx context.Context, id, waitFor string) error {
 		filters.Arg("event", string(events.ActionDie)),
 	)})
 	if err := d.client.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return fmt.Errorf("starting container: %w", err)
+		return nil, fmt.Errorf("starting container: %w", err)
 	}
 	if waitFor != "running" {
-		return nil
+		return nil, nil
 	}
 	window := time.NewTimer(StartupWindow)
 	defer window.Stop()
 	select {
 	case <-msgs:
-		return d.exitError(ctx, id)
+		return nil, d.exitError(ctx, id)
 	case err := <-errs:
-		return fmt.Errorf("watching container events: %w", err)
+		return nil, fmt.Errorf("watching container events: %w", err)
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for the container to run: %w", ctx.Err())
+		return nil, fmt.Errorf("waiting for the container to run: %w", ctx.Err())
 	case <-window.C:
 	}
 	// The window passed without a die event; a restart policy may still have
 	// caught an exit between events, which inspect shows.
 	info, err := d.client.ContainerInspect(ctx, id)
 	if err != nil {
-		return fmt.Errorf("inspecting container: %w", err)
+		return nil, fmt.Errorf("inspecting container: %w", err)
 	}
 	if !info.State.Running || info.RestartCount > 0 {
-		return d.exitError(ctx, id)
+		return nil, d.exitError(ctx, id)
 	}
-	return nil
+	return &info, nil
 }
 
 func (d *Driver) exitError(ctx context.Context, id string) error {
@@ -220,15 +226,39 @@ func (d *Driver) logTail(ctx context.Context, id string) string {
 }
 
 // remove deletes a container and its anonymous volumes, on a context of its
-// own: it cleans up after a create whose context may have expired.
+// own: it cleans up after a create whose context may have expired. While
+// the daemon cannot be reached (restarting, say) it tries again, every
+// half second, within that minute, so that a short outage leaves no orphan.
 func (d *Driver) remove(id string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
 	defer cancel()
-	err := d.client.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("removing container %s: %w", id, err)
+	for {
+		err := d.client.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if err == nil || cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		if !client.IsErrConnectionFailed(err) || !sleepCtx(ctx, removeRetryInterval) {
+			return fmt.Errorf("the container %s could not be removed (the next apply removes it, or delete it by hand): %w", id, err)
+		}
 	}
-	return nil
+}
+
+// Bounds of remove.
+const (
+	removeTimeout       = time.Minute
+	removeRetryInterval = 500 * time.Millisecond
+)
+
+// sleepCtx waits for d and tells whether ctx still lasts.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return ctx.Err() == nil
+	}
 }
 
 // Read inspects the container once. Gone is nil, nil.
