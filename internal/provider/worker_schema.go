@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -391,7 +392,7 @@ func schedulingBlock() schema.Block {
 						"max_skew": schema.Int64Attribute{
 							Optional: true, Computed: true, Default: int64default.StaticInt64(1),
 							MarkdownDescription: "Largest allowed difference between two domains. Default 1.",
-							Validators:          []validator.Int64{int64validator.AtLeast(1)},
+							Validators:          []validator.Int64{int64validator.Between(1, math.MaxInt32)},
 						},
 						"topology_key": schema.StringAttribute{Required: true, MarkdownDescription: "Node label that defines the domains, e.g. `topology.kubernetes.io/zone`."},
 						"when_unsatisfiable": schema.StringAttribute{
