@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -380,11 +381,13 @@ func checkSecurity(ps *Problems, s *Security) {
 		return
 	}
 	base := Path{"security"}
-	if s.RunAsUser != nil && *s.RunAsUser < 0 {
-		ps.errorf(base.Child("run_as_user"), "Invalid user", "%d is negative.", *s.RunAsUser)
+	// Kubernetes takes IDs in 0..2^31-1; the same bound on Docker keeps a
+	// module valid on both backends.
+	if s.RunAsUser != nil && (*s.RunAsUser < 0 || *s.RunAsUser > math.MaxInt32) {
+		ps.errorf(base.Child("run_as_user"), "Invalid user", "%d is outside 0..%d.", *s.RunAsUser, math.MaxInt32)
 	}
-	if s.RunAsGroup != nil && *s.RunAsGroup < 0 {
-		ps.errorf(base.Child("run_as_group"), "Invalid group", "%d is negative.", *s.RunAsGroup)
+	if s.RunAsGroup != nil && (*s.RunAsGroup < 0 || *s.RunAsGroup > math.MaxInt32) {
+		ps.errorf(base.Child("run_as_group"), "Invalid group", "%d is outside 0..%d.", *s.RunAsGroup, math.MaxInt32)
 	}
 	if s.RunAsNonRoot && s.RunAsUser != nil && *s.RunAsUser == 0 {
 		ps.errorf(base.Child("run_as_user"), "Root with run_as_non_root", "run_as_user = 0 is root, which run_as_non_root = true forbids.")
