@@ -248,7 +248,7 @@ var invalidCases = []invalidCase{
       topology_key = "topology.kubernetes.io/zone"
       max_skew     = 0
     }
-  }`, expect: `(?s)topology_spread\[0\].max_skew.*at least 1`},
+  }`, expect: `(?s)topology_spread\[0\].max_skew.*between 1 and 2147483647`},
 	{name: "capability unknown", body: `
   security { add_capabilities = ["CAP_NET_ADMIN"] }`, expect: `(?s)security.add_capabilities.*without CAP_`},
 	{name: "root with run_as_non_root", body: `
@@ -488,9 +488,24 @@ var invalidCases = []invalidCase{
       topology_key = "topology.kubernetes.io/zone"
       max_skew     = -3
     }
-  }`, expect: `(?s)topology_spread\[0\].max_skew.*at least 1`},
+  }`, expect: `(?s)topology_spread\[0\].max_skew.*between 1 and 2147483647`},
+
+	{name: "spread max skew beyond int32", k8s: true, body: `
+  scheduling {
+    topology_spread {
+      topology_key = "topology.kubernetes.io/zone"
+      max_skew     = 4294967297
+    }
+  }`, expect: `(?s)topology_spread\[0\].max_skew.*between 1 and 2147483647`},
 
 	// Security.
+	{name: "run_as_user beyond int32", k8s: true, body: `
+  security { run_as_user = 4294967296 }`, expect: `(?s)security.run_as_user.*outside 0..2147483647`},
+	{name: "run_as_group beyond int32", body: `
+  security {
+    run_as_user  = 1000
+    run_as_group = 2147483648
+  }`, expect: `(?s)security.run_as_group.*outside 0..2147483647`},
 	{name: "run_as_user negative", body: `
   security { run_as_user = -1 }`, expect: `(?s)security.run_as_user.*Invalid user`},
 	{name: "run_as_group negative", k8s: true, body: `
