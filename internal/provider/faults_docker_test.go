@@ -10,18 +10,22 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Fault 2: the Docker daemon is restarted during an apply of four workers.
-// A private dockerd (its own data root, exec root, pid file and socket, no
-// bridge, no iptables) is stopped by its pid as soon as the first container
-// exists, and started again two seconds later. Creates in flight lose
-// their daemon; the apply ends, and the next one converges: exactly one
+// Fault 2: the Docker daemon is restarted during an apply of six workers,
+// two at a time. A private dockerd (its own data root, exec root, pid file
+// and socket, no bridge, no iptables) is stopped by its pid as soon as the
+// first container exists, and started again two seconds after it exited.
+// The workers exit on SIGTERM, so the daemon's shutdown is quick and the
+// later creates certainly meet a stopped daemon (a dockerd that is shutting
+// down still serves the connections it has while it stops containers, 10 s
+// each for a process that ignores SIGTERM). The apply ends, failing on the
+// creates that lost their daemon, and the next apply converges: exactly one
 // container per worker, counted by the ownership labels, and an empty plan.
 func TestAccFaults_dockerDaemonRestartDuringApply(t *testing.T) {
 	t.Parallel()
 	d := startPrivateDocker(t)
 	cli := d.Client()
 	defer cli.Close()
-	const workers = 4
+	const workers = 6
 	config := fmt.Sprintf(`
 provider "hodei" {
   docker { host = %q }
@@ -31,13 +35,13 @@ resource "hodei_worker" "d" {
   name    = "fault-dk-${count.index}"
   backend = "docker"
   image   = %q
-  command = ["sleep", "3600"]
+  command = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 }
 `, d.Host, workers, testImage)
 	w := newWorkspace(t, config)
 	w.destroyOnCleanup()
 
-	result := applyInBackground(w, 3*time.Minute)
+	result := applyInBackground(w, 3*time.Minute, "-parallelism=2")
 	waitUntil(t, 90*time.Second, "the first container appears", func() bool {
 		return countContainers(t, cli, "") >= 1
 	})
@@ -60,7 +64,12 @@ resource "hodei_worker" "d" {
 	} else {
 		t.Logf("first apply completed after %.1fs", first.elapsed.Seconds())
 	}
-	t.Logf("after the restart: %d containers of %d workers", countContainers(t, cli, ""), workers)
+	// A create cut off by the stop removes its container once the daemon is
+	// back (it retries for up to a minute), so containers and state agree.
+	listed, _ := w.run(time.Minute, "state", "list")
+	inState, containers := strings.Count(listed, "hodei_worker.d["), countContainers(t, cli, "")
+	t.Logf("after the restart: %d containers, %d workers in state, of %d", containers, inState, workers)
+	assert.Equal(t, inState, containers, "no container outside the state even before the next apply")
 
 	w.mustApply(2 * time.Minute)
 	for i := range workers {

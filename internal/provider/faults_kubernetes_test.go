@@ -71,11 +71,11 @@ type applyResult struct {
 	elapsed time.Duration
 }
 
-func applyInBackground(w *tfWorkspace, limit time.Duration) <-chan applyResult {
+func applyInBackground(w *tfWorkspace, limit time.Duration, extra ...string) <-chan applyResult {
 	done := make(chan applyResult, 1)
 	go func() {
 		started := time.Now()
-		out, err := w.apply(limit)
+		out, err := w.apply(limit, extra...)
 		done <- applyResult{out: out, err: err, elapsed: time.Since(started)}
 	}()
 	return done
