@@ -175,7 +175,7 @@ func (o *outage) reset() { o.delay, o.last = 0, nil }
 // the unreachable server is the news, not the deadline.
 func (o *outage) cause(err error) error {
 	if o.last != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
-		return fmt.Errorf("%w (the last attempt: %v)", err, o.last)
+		return fmt.Errorf("%w (the last attempt: %w)", err, o.last)
 	}
 	return err
 }
