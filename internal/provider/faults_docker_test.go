@@ -77,7 +77,7 @@ resource "hodei_worker" "d" {
 		assert.Equal(t, 1, countContainers(t, cli, name), "one container of %s", name)
 	}
 	assert.Equal(t, workers, countContainers(t, cli, ""), "no container beyond the workers")
-	changes, out := w.planChanges(time.Minute)
+	changes, out := w.planChanges()
 	assert.False(t, changes, "plan after the converging apply is empty:\n%s", out)
 	state, err := w.run(time.Minute, "state", "list")
 	require.NoError(t, err)

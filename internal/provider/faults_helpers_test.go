@@ -11,6 +11,7 @@ package provider
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -72,7 +73,8 @@ func providerBin(t *testing.T) string {
 	t.Helper()
 	root := repoRoot(t)
 	providerBuildOnce.Do(func() {
-		providerBuildDir, providerBuildErr = os.MkdirTemp("", "hodei-fault-provider")
+		// Shared by every test of the binary, so not any one test's TempDir.
+		providerBuildDir, providerBuildErr = os.MkdirTemp("", "hodei-fault-provider") //nolint:usetesting // see above
 		if providerBuildErr != nil {
 			return
 		}
@@ -80,7 +82,7 @@ func providerBin(t *testing.T) string {
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			providerBuildErr = fmt.Errorf("go build: %v: %s", err, out)
+			providerBuildErr = fmt.Errorf("go build: %w: %s", err, out)
 		}
 	})
 	require.NoError(t, providerBuildErr)
@@ -167,31 +169,20 @@ func (w *tfWorkspace) mustApply(limit time.Duration) string {
 	return out
 }
 
-// planChanges runs plan -detailed-exitcode: false when empty, true when it
-// has changes; the output either way.
-func (w *tfWorkspace) planChanges(limit time.Duration) (bool, string) {
+// planChanges runs plan -detailed-exitcode (bounded to a minute): false
+// when empty, true when it has changes; the output either way.
+func (w *tfWorkspace) planChanges() (bool, string) {
 	w.t.Helper()
-	out, err := w.run(limit, "plan", "-input=false", "-detailed-exitcode")
+	out, err := w.run(time.Minute, "plan", "-input=false", "-detailed-exitcode")
 	if err == nil {
 		return false, out
 	}
 	var exit *exec.ExitError
-	if ok := asExitError(err, &exit); ok && exit.ExitCode() == 2 {
+	if errors.As(err, &exit) && exit.ExitCode() == 2 {
 		return true, out
 	}
 	require.NoError(w.t, err, "plan failed:\n%s", out)
 	return false, out
-}
-
-func asExitError(err error, target **exec.ExitError) bool {
-	e, ok := err.(*exec.ExitError) //nolint:errorlint // run returns exec's error unwrapped or wrapped once
-	if !ok {
-		if u, isWrapped := err.(interface{ Unwrap() error }); isWrapped {
-			e, ok = u.Unwrap().(*exec.ExitError) //nolint:errorlint // see above
-		}
-	}
-	*target = e
-	return ok
 }
 
 // destroyOnCleanup destroys what the workspace made when the test ends,
@@ -446,7 +437,7 @@ func startPrivateDocker(t *testing.T) *privateDocker {
 		t.Skip("fault test needs DOCKER_HOST, the shared test daemon, to copy the test image from")
 	}
 	// A short path: unix socket paths are limited to 108 bytes.
-	dir, err := os.MkdirTemp("", "hodei-dk")
+	dir, err := os.MkdirTemp("", "hodei-dk") //nolint:usetesting // t.TempDir paths are too long for the socket
 	require.NoError(t, err)
 	d := &privateDocker{t: t, dir: dir, Host: "unix://" + filepath.Join(dir, "docker.sock")}
 	t.Cleanup(func() {

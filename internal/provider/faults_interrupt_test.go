@@ -73,6 +73,6 @@ resource "hodei_worker" "w" {
 	state, err = w.run(time.Minute, "state", "list")
 	require.NoError(t, err)
 	assert.Equal(t, workers, strings.Count(state, "hodei_worker.w["))
-	changes, planOut := w.planChanges(time.Minute)
+	changes, planOut := w.planChanges()
 	assert.False(t, changes, "plan after the converging apply is empty:\n%s", planOut)
 }

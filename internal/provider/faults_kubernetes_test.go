@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -121,13 +120,10 @@ func TestAccFaults_apiServerRestartDuringCreateWait(t *testing.T) {
 	case <-time.After(4 * time.Minute):
 		t.Fatal("the apply did not end")
 	}
-	if first.err != nil {
-		// Failing is allowed only clearly: naming the API server.
-		assert.Regexp(t, regexp.MustCompile(`(?s)kubernetes API server at https://127\.0\.0\.1:\d+`), first.out)
-		t.Logf("first apply failed after %.1fs, clearly:\n%s", first.elapsed.Seconds(), tail(first.out, 12))
-	} else {
-		t.Logf("first apply completed after %.1fs despite the outage", first.elapsed.Seconds())
-	}
+	// The wait retries while the server is out of reach (wait.go), so an
+	// outage well inside the create timeout is survived: the apply completes.
+	require.NoError(t, first.err, "the create wait outlives the restart:\n%s", tail(first.out, 20))
+	t.Logf("first apply completed after %.1fs despite the outage", first.elapsed.Seconds())
 	n, err := podCount(cli, "default", name)
 	require.NoError(t, err)
 	assert.LessOrEqual(t, n, 1, "never two pods of one worker")
@@ -136,7 +132,7 @@ func TestAccFaults_apiServerRestartDuringCreateWait(t *testing.T) {
 	n, err = podCount(cli, "default", name)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "the next apply converges to exactly one pod")
-	changes, out := w.planChanges(time.Minute)
+	changes, out := w.planChanges()
 	assert.False(t, changes, "plan after the converging apply is empty:\n%s", out)
 }
 
@@ -189,7 +185,7 @@ func TestAccFaults_podDeletedDuringCreateWait(t *testing.T) {
 	n, err := podCount(cli, ns, name)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	changes, planOut := w.planChanges(time.Minute)
+	changes, planOut := w.planChanges()
 	assert.False(t, changes, "plan after the converging apply is empty:\n%s", planOut)
 }
 
@@ -231,7 +227,7 @@ func TestAccFaults_nodeRemovedUnderRunningWorker(t *testing.T) {
 	})
 	t.Logf("pod on removed node %s collected %.1fs after the removal", gone, time.Since(removed).Seconds())
 
-	changes, out := w.planChanges(time.Minute)
+	changes, out := w.planChanges()
 	require.True(t, changes, "the plan brings the worker back:\n%s", out)
 	switch {
 	case strings.Contains(out, "will be created"):
