@@ -242,6 +242,7 @@ type privateCluster struct {
 // stops it, by pid, when the test ends.
 func startPrivateCluster(t *testing.T, nodesYAML string) *privateCluster {
 	t.Helper()
+	faultPrereqs(t)
 	c := &privateCluster{t: t, bin: devclusterBinary(t), dir: t.TempDir()}
 	c.nodesFile = filepath.Join(c.dir, "nodes.yaml")
 	c.kubeconfig = filepath.Join(c.dir, "admin.kubeconfig")
@@ -417,21 +418,58 @@ func (p *tcpProxy) serve(l net.Listener, target string) {
 
 // ---- a private Docker daemon ----
 
-// privateDocker is a dockerd of this test alone. It has no bridge and
-// touches no iptables, so it never fights the shared daemon over docker0.
+// privateDocker is a dockerd of this test alone, on a bridge of its own and
+// touching no iptables, so it never fights the shared daemon over docker0.
+// (Not --bridge=none: a dockerd without a bridge deletes the host's docker0
+// when it starts, cutting the shared daemon's containers off.)
 type privateDocker struct {
-	t    *testing.T
-	dir  string
-	Host string
-	cmd  *exec.Cmd
-	done chan struct{}
+	t      *testing.T
+	dir    string
+	bridge string
+	Host   string
+	cmd    *exec.Cmd
+	done   chan struct{}
+}
+
+// ownBridge makes a bridge interface for the private daemon on a free
+// 10.250.N.0/24 and removes it when the test ends.
+func ownBridge(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("fault test needs the ip command (iproute2) to give the private dockerd a bridge")
+	}
+	addrs, err := exec.Command("ip", "-o", "-4", "addr").CombinedOutput()
+	require.NoError(t, err, "%s", addrs)
+	name := fmt.Sprintf("hodeift%d", os.Getpid()%100000)
+	for n := 1 + os.Getpid()%200; n < 255; n++ {
+		subnet := fmt.Sprintf("10.250.%d.", n)
+		if strings.Contains(string(addrs), subnet) {
+			continue
+		}
+		for _, args := range [][]string{
+			{"link", "add", name, "type", "bridge"},
+			{"addr", "add", subnet + "1/24", "dev", name},
+			{"link", "set", name, "up"},
+		} {
+			out, err := exec.Command("ip", args...).CombinedOutput()
+			require.NoError(t, err, "ip %s: %s", strings.Join(args, " "), out)
+			if args[0] == "link" && args[1] == "add" {
+				t.Cleanup(func() { _ = exec.Command("ip", "link", "del", name).Run() })
+			}
+		}
+		return name
+	}
+	t.Fatal("no free 10.250.N.0/24 for the private dockerd's bridge")
+	return ""
 }
 
 func startPrivateDocker(t *testing.T) *privateDocker {
 	t.Helper()
 	faultPrereqs(t)
-	if _, err := exec.LookPath("dockerd"); err != nil {
-		t.Skip("fault test needs dockerd on PATH (scripts/docker-up.sh installs it)")
+	for _, tool := range []string{"dockerd", "docker"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("fault test needs %s on PATH (scripts/docker-up.sh installs it)", tool)
+		}
 	}
 	if os.Getenv("DOCKER_HOST") == "" {
 		t.Skip("fault test needs DOCKER_HOST, the shared test daemon, to copy the test image from")
@@ -440,10 +478,9 @@ func startPrivateDocker(t *testing.T) *privateDocker {
 	dir, err := os.MkdirTemp("", "hodei-dk") //nolint:usetesting // t.TempDir paths are too long for the socket
 	require.NoError(t, err)
 	d := &privateDocker{t: t, dir: dir, Host: "unix://" + filepath.Join(dir, "docker.sock")}
-	t.Cleanup(func() {
-		d.Stop()
-		_ = os.RemoveAll(dir)
-	})
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	d.bridge = ownBridge(t)
+	t.Cleanup(d.Stop) // before the bridge goes
 	d.Start()
 	// The test image, copied from the shared daemon (no registry is reached).
 	load := exec.Command("bash", "-c", `set -o pipefail; docker save "$1" | docker -H "$2" load -q`, "bash", testImage, d.Host)
@@ -460,7 +497,7 @@ func (d *privateDocker) Start() {
 	require.NoError(d.t, err)
 	cmd := exec.Command("dockerd", "--host="+d.Host, "--data-root="+filepath.Join(d.dir, "data"),
 		"--exec-root="+filepath.Join(d.dir, "exec"), "--pidfile="+filepath.Join(d.dir, "docker.pid"),
-		"--bridge=none", "--iptables=false", "--shutdown-timeout=1")
+		"--bridge="+d.bridge, "--iptables=false", "--ip6tables=false", "--shutdown-timeout=1")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	require.NoError(d.t, cmd.Start())
 	d.cmd, d.done = cmd, make(chan struct{})

@@ -19,8 +19,11 @@ const timeoutSlack = 2 * time.Second
 // the framework's own log lines around the provider's Create and Delete
 // (TF_LOG=TRACE): a create timeout of 5 s on a pod that no node can take,
 // and a delete timeout of 5 s on a pod whose deletion hangs on a finalizer.
-// (The update timeout bounds one label patch, which cannot be made to hang
-// on this cluster.)
+// On Docker, a delete timeout of 4 s on a container whose process ignores
+// SIGTERM (sleep as PID 1): the stop gets half the time left, then the
+// daemon kills it, so the delete ends inside the timeout. (The update
+// timeout bounds one label patch or one container update, which cannot be
+// made to hang here; Docker's create has no wait that can be held open.)
 func TestAccFaults_timeoutsHonoured(t *testing.T) {
 	t.Parallel()
 	cli, kubeconfig := kubeTestClient(t)
@@ -69,5 +72,19 @@ func TestAccFaults_timeoutsHonoured(t *testing.T) {
 		assert.LessOrEqual(t, took, limit+timeoutSlack)
 		release()
 		w.mustApply(time.Minute) // the released pod is gone; the worker comes back
+	})
+
+	t.Run("docker delete", func(t *testing.T) {
+		dockerTestClient(t)
+		logPath := filepath.Join(t.TempDir(), "tf.log")
+		name := randomName("tmo")
+		w := newWorkspace(t, simpleWorker(name, `timeouts { delete = "4s" }`), "TF_LOG=TRACE", "TF_LOG_PATH="+logPath)
+		w.destroyOnCleanup()
+		w.mustApply(time.Minute)
+		_, err := w.run(time.Minute, "destroy", "-auto-approve", "-input=false")
+		require.NoError(t, err)
+		took := providerCallDuration(t, logPath, "Delete")
+		t.Logf("docker delete timeout 4s, process ignoring SIGTERM: the provider's Delete returned after %s", took)
+		assert.LessOrEqual(t, took, 4*time.Second+timeoutSlack)
 	})
 }
