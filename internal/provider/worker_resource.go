@@ -272,6 +272,14 @@ func (r *workerResource) Read(ctx context.Context, req resource.ReadRequest, res
 		resp.State.RemoveResource(ctx)
 		return
 	}
+	if obs.Spec.Name != ref.Name || obs.Spec.Backend != ref.Backend {
+		// A spec copied from another object, or edited, would make the state
+		// describe a worker other than the one read.
+		resp.Diagnostics.AddError(fmt.Sprintf("Reading worker %s failed", ref.ID()), fmt.Sprintf(
+			"its %s value describes worker %q on backend %q, not this one: it was edited or copied from another object. Restore it, or delete the object and let Terraform create it again.",
+			worker.AnnotationSpec, obs.Spec.Name, obs.Spec.Backend))
+		return
+	}
 	next := state
 	resp.Diagnostics.Append(flattenSpec(&obs.Spec, r.data.catalog, &next)...)
 	flattenObserved(obs, &next)
