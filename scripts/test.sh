@@ -46,4 +46,9 @@ go test ./... -count=1 -timeout 60m ${TESTARGS:-}
 if [ -f tools/devcluster/devcluster.mk ]; then
   make -s devcluster-test
 fi
+# Fuzz the spec validation and the decoding of the canonical spec that
+# import reads back from an object: each for 60 s, without a crash.
+for fuzzer in FuzzValidate FuzzDecodeCanonical; do
+  go test -run='^$' -fuzz="^${fuzzer}\$" -fuzztime=60s ./internal/worker/
+done
 make -s docs-check
