@@ -33,11 +33,14 @@ type Config struct {
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
-// Client tuning: ten workers created in parallel each hold a watch and make a
-// few requests, which client-go's default of 5 QPS would throttle.
+// Client tuning: no client-side rate limit (a negative QPS). Terraform's
+// -parallelism already bounds the requests in flight, and the API server's
+// priority and fairness is the limit that counts: client-go waits out its 429
+// answers. A token bucket here only adds waiting: an apply of 300 workers
+// makes 900 requests, which 50 QPS (burst 100) stretch over at least 16 s.
 const (
-	clientQPS   = 50
-	clientBurst = 100
+	clientQPS   = -1
+	clientBurst = 0
 	userAgent   = "terraform-provider-hodei"
 )
 
