@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 )
@@ -392,4 +393,46 @@ func withoutTestConfigurations(log string) string {
 		out = append(out, line)
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestAccWorkerKubernetes_corruptSpecAnnotationOnImport: the same on a pod,
+// whose canonical spec is an annotation.
+func TestAccWorkerKubernetes_corruptSpecAnnotationOnImport(t *testing.T) {
+	cli, kubeconfig := kubeTestClient(t)
+	ns := testNamespace(t, cli, nil)
+	other, err := worker.EncodeCanonical(&worker.Spec{Name: "someone-else", Backend: worker.BackendKubernetes, Namespace: ns, Image: k8sImage, RestartPolicy: "Always"})
+	require.NoError(t, err)
+	cases := map[string]string{
+		"truncated": `{"v":1,"spec":{"name":"trunc`,
+		"version":   `{"v":3,"spec":{"name":"version","backend":"kubernetes"}}`,
+		"other":     other,
+	}
+	expect := map[string]string{
+		"truncated": `hodei.io/spec\s+value\s+is\s+not\s+a\s+valid\s+worker\s+spec`,
+		"version":   `has\s+version\s+3`,
+		"other":     `describes\s+worker\s+"someone-else"`,
+	}
+	var steps []resource.TestStep
+	for _, name := range []string{"truncated", "version", "other"} {
+		_, err := cli.CoreV1().Pods(ns).Create(context.Background(), &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{
+				Name:        name,
+				Labels:      map[string]string{worker.LabelManagedBy: worker.ManagedByValue, worker.LabelWorker: name},
+				Annotations: map[string]string{worker.AnnotationSpec: cases[name]},
+			},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: worker.ContainerName, Image: k8sImage}}},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		steps = append(steps, resource.TestStep{
+			Config:        kubeProvider(kubeconfig) + k8sWorker(name, ns, k8sImage, ""),
+			ResourceName:  "hodei_worker." + name,
+			ImportState:   true,
+			ImportStateId: "kubernetes/" + ns + "/" + name,
+			ExpectError:   regexp.MustCompile(expect[name]),
+		})
+	}
+	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: steps})
+	for name := range cases {
+		_ = getPod(t, cli, ns, name) // a failed import deletes nothing
+	}
 }
