@@ -103,6 +103,7 @@ func TestAccFaults_apiServerRestartDuringCreateWait(t *testing.T) {
 		n, err := podCount(cli, "default", name)
 		return err == nil && n == 1
 	})
+	before := getPod(t, cli, "default", name)
 	time.Sleep(time.Second) // the provider is now watching the pending pod
 	stopped := time.Now()
 	c.Stop()
@@ -126,7 +127,8 @@ func TestAccFaults_apiServerRestartDuringCreateWait(t *testing.T) {
 	t.Logf("first apply completed after %.1fs despite the outage", first.elapsed.Seconds())
 	n, err := podCount(cli, "default", name)
 	require.NoError(t, err)
-	assert.LessOrEqual(t, n, 1, "never two pods of one worker")
+	assert.Equal(t, 1, n, "never two pods of one worker")
+	assert.Equal(t, before.UID, getPod(t, cli, "default", name).UID, "the pod made before the outage is the one that runs")
 
 	w.mustApply(2 * time.Minute)
 	n, err = podCount(cli, "default", name)
