@@ -73,6 +73,15 @@ func providerBin(t *testing.T) string {
 	t.Helper()
 	root := repoRoot(t)
 	providerBuildOnce.Do(func() {
+		// No hook runs when the test binary ends, so each build sweeps up
+		// those that earlier runs left, once they are two hours old.
+		if stale, _ := filepath.Glob(filepath.Join(os.TempDir(), "hodei-fault-provider*")); len(stale) > 0 {
+			for _, dir := range stale {
+				if info, err := os.Stat(dir); err == nil && time.Since(info.ModTime()) > 2*time.Hour {
+					_ = os.RemoveAll(dir)
+				}
+			}
+		}
 		// Shared by every test of the binary, so not any one test's TempDir.
 		providerBuildDir, providerBuildErr = os.MkdirTemp("", "hodei-fault-provider") //nolint:usetesting // see above
 		if providerBuildErr != nil {
