@@ -41,6 +41,7 @@ type result struct {
 	baseApply, baseRefresh, baseDel time.Duration
 	requests                        map[string]int // phase -> requests
 	requestKinds                    map[string]map[string]int
+	cpu                             map[string]float64 // phase -> provider CPU seconds
 	rssKiB                          int64
 }
 
@@ -94,7 +95,7 @@ func logf(format string, args ...any) {
 
 func run(o options, backend string) (*result, error) {
 	ctx := context.Background()
-	r := &result{backend: backend, requests: map[string]int{}, requestKinds: map[string]map[string]int{}}
+	r := &result{backend: backend, requests: map[string]int{}, requestKinds: map[string]map[string]int{}, cpu: map[string]float64{}}
 	var base baseline
 	var err error
 	switch backend {
@@ -160,9 +161,11 @@ func run(o options, backend string) (*result, error) {
 			"HODEI_BENCH_RSS_FILE="+rssFile,
 		)
 		logf("%s: terraform %s", backend, strings.Join(args[1:], " "))
+		cpuBefore := providerCPU(rssFile)
 		start := time.Now()
 		err = cmd.Run()
 		elapsed := time.Since(start)
+		r.cpu[phase] = providerCPU(rssFile) - cpuBefore
 		total, kinds := countRequests(logFile)
 		r.requests[phase], r.requestKinds[phase] = total, kinds
 		if err != nil {
@@ -353,6 +356,24 @@ func maxRSS(path string) int64 {
 	return best
 }
 
+// providerCPU sums the user and system CPU seconds the wrapper recorded.
+func providerCPU(path string) float64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	total := 0.0
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		for _, f := range fields[min(1, len(fields)):] {
+			if v, err := strconv.ParseFloat(f, 64); err == nil {
+				total += v
+			}
+		}
+	}
+	return total
+}
+
 func ratio(a, b time.Duration) float64 {
 	if b <= 0 {
 		return 0
@@ -362,18 +383,19 @@ func ratio(a, b time.Duration) float64 {
 
 func report(o options, results []*result) {
 	fmt.Printf("N=%d parallelism=%d\n", o.n, o.parallelism)
-	fmt.Printf("%-10s %-8s %9s %9s %6s %9s\n", "backend", "phase", "provider", "baseline", "ratio", "requests")
+	fmt.Printf("%-10s %-8s %9s %9s %6s %9s %13s\n", "backend", "phase", "provider", "baseline", "ratio", "requests", "provider_cpu")
 	for _, r := range results {
 		for _, p := range []struct {
 			name     string
 			tf, base time.Duration
 			requests int
+			cpu      float64
 		}{
-			{"apply", r.apply, r.baseApply, r.requests["apply"]},
-			{"refresh", r.refresh, r.baseRefresh, r.requests["plan"]},
-			{"destroy", r.destroy, r.baseDel, r.requests["destroy"]},
+			{"apply", r.apply, r.baseApply, r.requests["apply"], r.cpu["apply"]},
+			{"refresh", r.refresh, r.baseRefresh, r.requests["plan"], r.cpu["plan"]},
+			{"destroy", r.destroy, r.baseDel, r.requests["destroy"], r.cpu["destroy"]},
 		} {
-			fmt.Printf("%-10s %-8s %8.2fs %8.2fs %6.2f %9d\n", r.backend, p.name, p.tf.Seconds(), p.base.Seconds(), ratio(p.tf, p.base), p.requests)
+			fmt.Printf("%-10s %-8s %8.2fs %8.2fs %6.2f %9d %12.2fs\n", r.backend, p.name, p.tf.Seconds(), p.base.Seconds(), ratio(p.tf, p.base), p.requests, p.cpu)
 		}
 	}
 	fmt.Println()
