@@ -204,6 +204,8 @@ func checkVolumes(ps *Problems, volumes []Volume, allowlist []string) {
 		}
 		if !path.IsAbs(v.MountPath) {
 			ps.errorf(base.Child("mount_path"), "Invalid mount path", "%q is not an absolute path.", v.MountPath)
+		} else if v.MountPath == "/" {
+			ps.errorf(base.Child("mount_path"), "Invalid mount path", "\"/\" would hide the image's root file system; mount the volume at a directory such as /data.")
 		} else if cleaned := path.Clean(v.MountPath); cleaned != v.MountPath {
 			ps.errorf(base.Child("mount_path"), "Invalid mount path", "%q is not in clean form; write %q.", v.MountPath, cleaned)
 		} else if first, dup := mounts[v.MountPath]; dup {
