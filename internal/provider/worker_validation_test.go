@@ -321,6 +321,12 @@ var invalidCases = []invalidCase{
     mount_path = "/data/../etc"
     ephemeral {}
   }`, expect: `(?s)volume\[0\].mount_path.*not in clean form`},
+	{name: "mount path is the root", body: `
+  volume {
+    name       = "v"
+    mount_path = "/"
+    ephemeral {}
+  }`, expect: `(?s)volume\[0\].mount_path.*hide the image's root file system`},
 	{name: "sub path absolute", k8s: true, body: `
   volume {
     name       = "v"
