@@ -255,7 +255,10 @@ const (
 	workerMem   = "16Mi"
 )
 
-var workerCommand = []string{"sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"}
+// workerCommand idles without waking up (a loop of sleep 1 would fork N
+// processes a second, which at N=300 loads the machine more than the bench)
+// and exits at once on SIGTERM: wait returns when the trapped signal comes.
+var workerCommand = []string{"sh", "-c", "trap 'exit 0' TERM; sleep 2147483647 & wait"}
 
 func writeModule(o options, backend, dir string) error {
 	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"hodei-jobs/hodei\" = %q\n  }\n  direct {}\n}\n", o.wrapperDir)
