@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/docker/docker/api/types/image"
@@ -28,31 +27,14 @@ import (
 // applied as a user would: the real CLI, the provider binary through a
 // development override, and the objects they refer to made first.
 
-var (
-	buildProviderOnce sync.Once
-	providerDir       string
-	errBuildProvider  error
-)
-
-// cliEnv builds the provider binary once and returns the environment of a
-// terraform run that uses it through dev_overrides.
+// cliEnv is the environment of a terraform run that uses the provider built
+// from this module (providerBin) through dev_overrides.
 func cliEnv(t *testing.T, extra ...string) []string {
 	t.Helper()
-	buildProviderOnce.Do(func() {
-		providerDir, errBuildProvider = os.MkdirTemp("", "hodei-provider-")
-		if errBuildProvider != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(providerDir, "terraform-provider-hodei"), "../..")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			errBuildProvider = fmt.Errorf("go build: %w: %s", err, out)
-			return
-		}
-		cfg := "provider_installation {\n  dev_overrides {\n    \"hodei-jobs/hodei\" = \"" + providerDir + "\"\n  }\n  direct {}\n}\n"
-		errBuildProvider = os.WriteFile(filepath.Join(providerDir, "terraformrc"), []byte(cfg), 0o600)
-	})
-	require.NoError(t, errBuildProvider)
-	env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+filepath.Join(providerDir, "terraformrc"), "TF_IN_AUTOMATION=1")
+	rc := filepath.Join(t.TempDir(), "terraformrc")
+	require.NoError(t, os.WriteFile(rc, fmt.Appendf(nil,
+		"provider_installation {\n  dev_overrides {\n    \"hodei-jobs/hodei\" = %q\n  }\n  direct {}\n}\n", providerBin(t)), 0o600))
+	env := append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1")
 	return append(env, extra...)
 }
 
