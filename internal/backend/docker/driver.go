@@ -88,15 +88,9 @@ func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor string) (*w
 // one of ours that an interrupted apply left behind, so that a retry
 // converges instead of failing on a name conflict.
 func (d *Driver) clearLeftover(ctx context.Context, ref worker.Ref) error {
-	existing, err := d.client.ContainerInspect(ctx, ref.Name)
-	if cerrdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("inspecting container %q: %w", ref.Name, err)
-	}
-	if !worker.IsOwned(existing.Config.Labels, ref.Name) {
-		return &worker.NotOwnedError{Ref: ref, Kind: "container"}
+	existing, err := d.inspectOwned(ctx, ref)
+	if existing == nil || err != nil {
+		return err
 	}
 	return d.remove(existing.ID)
 }
@@ -261,8 +255,9 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// Read inspects the container once. Gone is nil, nil.
-func (d *Driver) Read(ctx context.Context, ref worker.Ref) (*worker.Observed, error) {
+// inspectOwned inspects the worker's container: nil, nil when there is none,
+// a NotOwnedError when the container of that name is not the provider's.
+func (d *Driver) inspectOwned(ctx context.Context, ref worker.Ref) (*container.InspectResponse, error) {
 	info, err := d.client.ContainerInspect(ctx, ref.Name)
 	if cerrdefs.IsNotFound(err) {
 		return nil, nil
@@ -273,7 +268,16 @@ func (d *Driver) Read(ctx context.Context, ref worker.Ref) (*worker.Observed, er
 	if !worker.IsOwned(info.Config.Labels, ref.Name) {
 		return nil, &worker.NotOwnedError{Ref: ref, Kind: "container"}
 	}
-	return observe(info, d.nodeName(ctx))
+	return &info, nil
+}
+
+// Read inspects the container once. Gone is nil, nil.
+func (d *Driver) Read(ctx context.Context, ref worker.Ref) (*worker.Observed, error) {
+	info, err := d.inspectOwned(ctx, ref)
+	if info == nil || err != nil {
+		return nil, err
+	}
+	return observe(*info, d.nodeName(ctx))
 }
 
 // nodeName is the daemon's host name, asked once per provider process.
@@ -303,15 +307,9 @@ func (d *Driver) Update(ctx context.Context, s *worker.Spec) (*worker.Observed, 
 // removes it with its anonymous volumes. Gone already is success; a container
 // the provider does not own is left alone.
 func (d *Driver) Delete(ctx context.Context, ref worker.Ref) error {
-	info, err := d.client.ContainerInspect(ctx, ref.Name)
-	if cerrdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("inspecting container %q: %w", ref.Name, err)
-	}
-	if !worker.IsOwned(info.Config.Labels, ref.Name) {
-		return &worker.NotOwnedError{Ref: ref, Kind: "container"}
+	info, err := d.inspectOwned(ctx, ref)
+	if info == nil || err != nil {
+		return err
 	}
 	if info.State.Running {
 		stop := container.StopOptions{Timeout: stopTimeout(ctx)}
