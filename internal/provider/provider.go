@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -200,19 +201,12 @@ func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureReq
 }
 
 func expandHome(p string) string {
-	if rest, ok := cutPrefix(p, "~/"); ok {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
 		if home, err := os.UserHomeDir(); err == nil {
 			return filepath.Join(home, rest)
 		}
 	}
 	return p
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return s, false
 }
 
 func (p *hodeiProvider) Resources(context.Context) []func() resource.Resource {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/backend/docker"
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/backend/kubernetes"
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
@@ -63,4 +66,20 @@ func (d *providerData) driver(ctx context.Context, backend worker.Backend) (work
 		return d.kubeDriver, d.kubeErr
 	}
 	return nil, fmt.Errorf("unknown backend %q", backend)
+}
+
+// driverFor parses a worker id and returns its backend's driver; nil, with
+// a diagnostic, when either fails.
+func (d *providerData) driverFor(ctx context.Context, id string, diags *diag.Diagnostics) (worker.Ref, worker.Driver) {
+	ref, err := worker.ParseID(id)
+	if err != nil {
+		diags.AddAttributeError(path.Root("id"), "Invalid worker id", err.Error())
+		return ref, nil
+	}
+	drv, err := d.driver(ctx, ref.Backend)
+	if err != nil {
+		diags.AddError("Backend unreachable", err.Error())
+		return ref, nil
+	}
+	return ref, drv
 }

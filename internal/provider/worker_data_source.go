@@ -3,14 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-
-	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 )
 
 var _ datasource.DataSourceWithConfigure = &workerDataSource{}
@@ -79,16 +76,10 @@ func (d *workerDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ref, err := worker.ParseID(cfg.ID.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("id"), "Invalid worker id", err.Error())
-		return
-	}
 	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
-	drv, err := d.data.driver(ctx, ref.Backend)
-	if err != nil {
-		resp.Diagnostics.AddError("Backend unreachable", err.Error())
+	ref, drv := d.data.driverFor(ctx, cfg.ID.ValueString(), &resp.Diagnostics)
+	if drv == nil {
 		return
 	}
 	obs, err := drv.Read(ctx, ref)
@@ -110,10 +101,7 @@ func (d *workerDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		NodeName:  types.StringValue(obs.NodeName),
 		IP:        types.StringValue(obs.IP),
 		UID:       types.StringValue(obs.UID),
-		StartedAt: types.StringValue(""),
-	}
-	if !obs.StartedAt.IsZero() {
-		out.StartedAt = types.StringValue(obs.StartedAt.UTC().Format(time.RFC3339))
+		StartedAt: startedAt(obs),
 	}
 	labels, annotations := obs.Spec.Labels, obs.Spec.Annotations
 	if labels == nil {

@@ -176,8 +176,13 @@ func flattenObserved(obs *worker.Observed, m *workerModel) {
 	m.NodeName = types.StringValue(obs.NodeName)
 	m.IP = types.StringValue(obs.IP)
 	m.UID = types.StringValue(obs.UID)
-	m.StartedAt = types.StringValue("")
-	if !obs.StartedAt.IsZero() {
-		m.StartedAt = types.StringValue(obs.StartedAt.UTC().Format(time.RFC3339))
+	m.StartedAt = startedAt(obs)
+}
+
+// startedAt is the start time in RFC 3339, empty before the worker started.
+func startedAt(obs *worker.Observed) types.String {
+	if obs.StartedAt.IsZero() {
+		return types.StringValue("")
 	}
+	return types.StringValue(obs.StartedAt.UTC().Format(time.RFC3339))
 }

@@ -134,9 +134,6 @@ func (r *workerResource) resolvePlan(ctx context.Context, req resource.ModifyPla
 	}
 	if !plan.Name.IsUnknown() && !plan.Namespace.IsUnknown() {
 		plan.ID = types.StringValue(worker.Ref{Backend: backend, Namespace: str(plan.Namespace), Name: str(plan.Name)}.ID())
-		if backend == worker.BackendDocker {
-			plan.ID = types.StringValue(worker.Ref{Backend: backend, Name: str(plan.Name)}.ID())
-		}
 	}
 }
 
@@ -252,7 +249,7 @@ func (r *workerResource) Read(ctx context.Context, req resource.ReadRequest, res
 	}
 	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
-	ref, drv := r.driverFor(ctx, state.ID, &resp.Diagnostics)
+	ref, drv := r.data.driverFor(ctx, str(state.ID), &resp.Diagnostics)
 	if drv == nil {
 		return
 	}
@@ -337,7 +334,7 @@ func (r *workerResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	ref, drv := r.driverFor(ctx, state.ID, &resp.Diagnostics)
+	ref, drv := r.data.driverFor(ctx, str(state.ID), &resp.Diagnostics)
 	if drv == nil {
 		return
 	}
@@ -347,22 +344,6 @@ func (r *workerResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	} else if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Deleting worker %s failed", ref.ID()), err.Error())
 	}
-}
-
-// driverFor parses a worker id and returns its backend's driver; nil, with
-// a diagnostic, when either fails.
-func (r *workerResource) driverFor(ctx context.Context, id types.String, diags *diag.Diagnostics) (worker.Ref, worker.Driver) {
-	ref, err := worker.ParseID(str(id))
-	if err != nil {
-		diags.AddAttributeError(path.Root("id"), "Invalid worker id", err.Error())
-		return ref, nil
-	}
-	drv, err := r.data.driver(ctx, ref.Backend)
-	if err != nil {
-		diags.AddError("Backend unreachable", err.Error())
-		return ref, nil
-	}
-	return ref, drv
 }
 
 func (r *workerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
