@@ -6,14 +6,13 @@ import (
 	"testing"
 
 	"github.com/docker/docker/client"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/stretchr/testify/require"
 )
 
 // testProviders serves the provider in process to the real Terraform CLI.
 var testProviders = map[string]func() (tfprotov6.ProviderServer, error){
-	"hodei": providerserver.NewProtocol6WithError(New("test")()),
+	"hodei": func() (tfprotov6.ProviderServer, error) { return NewServer("test")(), nil },
 }
 
 // testImage is the busybox image that scripts/docker-up.sh imports.
