@@ -40,7 +40,9 @@ trap cleanup EXIT
 
 make -s build
 mkdir -p "$work/plugin"
-(cd tools/bench && go build -o "$work/bench" . && go build -o "$work/plugin/terraform-provider-hodei" ./wrapper)
+mkdir -p "$work/noop"
+(cd tools/bench && go build -o "$work/bench" . && go build -o "$work/plugin/terraform-provider-hodei" ./wrapper &&
+  go build -o "$work/noop/terraform-provider-noop" ./noop)
 terraform_bin=$(./scripts/terraform.sh)
 
 if [[ ,$BACKENDS, == *,docker,* ]]; then
@@ -82,5 +84,5 @@ fi
 
 "$work/bench" -n "$N" -parallelism "$PARALLELISM" -backends "$BACKENDS" \
   -terraform "$terraform_bin" -provider "$root/bin/terraform-provider-hodei" \
-  -wrapper-dir "$work/plugin" -work "$work" \
+  -wrapper-dir "$work/plugin" -floor-dir "$work/noop" -work "$work" \
   -docker-host "${DOCKER_HOST:-}" -kubeconfig "$root/.devcluster/kubeconfig"

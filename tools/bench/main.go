@@ -29,6 +29,7 @@ type options struct {
 	terraform   string
 	provider    string
 	wrapperDir  string
+	floorDir    string
 	work        string
 	dockerHost  string
 	kubeconfig  string
@@ -36,13 +37,12 @@ type options struct {
 }
 
 type result struct {
-	backend                         string
-	apply, refresh, destroy         time.Duration
-	baseApply, baseRefresh, baseDel time.Duration
-	requests                        map[string]int // phase -> requests
-	requestKinds                    map[string]map[string]int
-	cpu                             map[string]float64 // phase -> provider CPU seconds
-	rssKiB                          int64
+	backend            string
+	provider, baseline timings
+	requests           map[string]int // phase -> requests
+	requestKinds       map[string]map[string]int
+	cpu                map[string]float64 // phase -> provider CPU seconds
+	rssKiB             int64
 }
 
 func main() {
@@ -54,6 +54,7 @@ func main() {
 	flag.StringVar(&o.terraform, "terraform", "terraform", "terraform CLI")
 	flag.StringVar(&o.provider, "provider", "", "the real provider binary")
 	flag.StringVar(&o.wrapperDir, "wrapper-dir", "", "folder holding the wrapper executable named terraform-provider-hodei")
+	flag.StringVar(&o.floorDir, "floor-dir", "", "folder holding terraform-provider-noop (./noop); measures the floor when set")
 	flag.StringVar(&o.work, "work", ".bench", "work folder (root modules, logs)")
 	flag.StringVar(&o.dockerHost, "docker-host", os.Getenv("DOCKER_HOST"), "Docker daemon address")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster")
@@ -63,7 +64,10 @@ func main() {
 	if o.provider == "" || o.wrapperDir == "" {
 		fail(errors.New("-provider and -wrapper-dir are required"))
 	}
-	for _, p := range []*string{&o.provider, &o.wrapperDir, &o.work} {
+	for _, p := range []*string{&o.provider, &o.wrapperDir, &o.floorDir, &o.work} {
+		if *p == "" {
+			continue
+		}
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			fail(err)
@@ -73,6 +77,15 @@ func main() {
 	if err := os.MkdirAll(o.work, 0o755); err != nil {
 		fail(err)
 	}
+	var floorTimes *timings
+	if o.floorDir != "" {
+		logf("floor: %d no-op resources", o.n)
+		t, err := floor(o)
+		if err != nil {
+			fail(fmt.Errorf("floor: %w", err))
+		}
+		floorTimes = &t
+	}
 	var results []*result
 	for _, backend := range o.backends {
 		r, err := run(o, backend)
@@ -81,7 +94,7 @@ func main() {
 		}
 		results = append(results, r)
 	}
-	report(o, results)
+	report(o, floorTimes, results)
 }
 
 func fail(err error) {
@@ -117,17 +130,17 @@ func run(o options, backend string) (*result, error) {
 		names[i] = fmt.Sprintf("bench-%s-%d", shortName(backend), i)
 	}
 	logf("%s: baseline create and wait of %d workers", backend, o.n)
-	if r.baseApply, err = timed(func() error { return forEach(ctx, o.parallelism, names, base.Create) }); err != nil {
+	if r.baseline.apply, err = timed(func() error { return forEach(ctx, o.parallelism, names, base.Create) }); err != nil {
 		_ = forEach(ctx, o.parallelism, names, base.Delete)
 		return nil, fmt.Errorf("baseline create: %w", err)
 	}
 	logf("%s: baseline read", backend)
-	if r.baseRefresh, err = timed(func() error { return forEach(ctx, o.parallelism, names, base.Read) }); err != nil {
+	if r.baseline.refresh, err = timed(func() error { return forEach(ctx, o.parallelism, names, base.Read) }); err != nil {
 		_ = forEach(ctx, o.parallelism, names, base.Delete)
 		return nil, fmt.Errorf("baseline read: %w", err)
 	}
 	logf("%s: baseline delete", backend)
-	if r.baseDel, err = timed(func() error { return forEach(ctx, o.parallelism, names, base.Delete) }); err != nil {
+	if r.baseline.destroy, err = timed(func() error { return forEach(ctx, o.parallelism, names, base.Delete) }); err != nil {
 		return nil, fmt.Errorf("baseline delete: %w", err)
 	}
 
@@ -145,56 +158,108 @@ func run(o options, backend string) (*result, error) {
 	rssFile := filepath.Join(dir, "rss")
 	tf := func(phase string, args ...string) (time.Duration, error) {
 		logFile := filepath.Join(dir, phase+".requests")
-		args = append([]string{"-chdir=" + dir}, args...)
-		cmd := exec.Command(o.terraform, args...)
-		out, err := os.Create(filepath.Join(dir, phase+".out"))
-		if err != nil {
-			return 0, err
-		}
-		defer out.Close()
-		cmd.Stdout, cmd.Stderr = out, out
-		cmd.Env = append(os.Environ(),
-			"TF_CLI_CONFIG_FILE="+filepath.Join(dir, "terraformrc"),
-			"TF_IN_AUTOMATION=1",
-			"HODEI_REQUEST_LOG="+logFile,
-			"HODEI_BENCH_PROVIDER="+o.provider,
-			"HODEI_BENCH_RSS_FILE="+rssFile,
-		)
-		logf("%s: terraform %s", backend, strings.Join(args[1:], " "))
 		cpuBefore := providerCPU(rssFile)
-		start := time.Now()
-		err = cmd.Run()
-		elapsed := time.Since(start)
+		elapsed, err := terraform(o, dir, phase, []string{
+			"HODEI_REQUEST_LOG=" + logFile,
+			"HODEI_BENCH_PROVIDER=" + o.provider,
+			"HODEI_BENCH_RSS_FILE=" + rssFile,
+		}, args...)
 		r.cpu[phase] = providerCPU(rssFile) - cpuBefore
-		total, kinds := countRequests(logFile)
-		r.requests[phase], r.requestKinds[phase] = total, kinds
-		if err != nil {
-			return elapsed, fmt.Errorf("terraform %s: %w (output in %s)", phase, err, out.Name())
-		}
-		return elapsed, nil
+		r.requests[phase], r.requestKinds[phase] = countRequests(logFile)
+		return elapsed, err
 	}
-	destroy := func() error {
-		r.destroy, err = tf("destroy", "destroy", "-auto-approve", "-input=false", "-no-color", "-parallelism="+strconv.Itoa(o.parallelism))
-		return err
-	}
-	if r.apply, err = tf("apply", "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism="+strconv.Itoa(o.parallelism)); err != nil {
-		_ = destroy()
-		return nil, err
-	}
-	r.refresh, err = tf("plan", "plan", "-detailed-exitcode", "-input=false", "-no-color", "-parallelism="+strconv.Itoa(o.parallelism))
-	if err != nil {
-		_ = destroy()
-		var exit *exec.ExitError
-		if errors.As(err, &exit) && exit.ExitCode() == 2 {
-			return nil, fmt.Errorf("the plan after apply is not empty (see %s)", filepath.Join(dir, "plan.out"))
-		}
-		return nil, err
-	}
-	if err := destroy(); err != nil {
+	if r.provider, err = lifecycle(o, dir, tf); err != nil {
 		return nil, err
 	}
 	r.rssKiB = maxRSS(rssFile)
 	return r, nil
+}
+
+// timings are the three measured steps of a run: create and wait, read
+// (the no-change plan), delete.
+type timings struct {
+	apply, refresh, destroy time.Duration
+}
+
+// terraform runs one terraform command in dir, with the CLI configuration
+// written there, its output in <dir>/<phase>.out, and returns its duration.
+func terraform(o options, dir, phase string, env []string, args ...string) (time.Duration, error) {
+	out, err := os.Create(filepath.Join(dir, phase+".out"))
+	if err != nil {
+		return 0, err
+	}
+	defer out.Close()
+	cmd := exec.Command(o.terraform, append([]string{"-chdir=" + dir}, args...)...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(append(os.Environ(), "TF_CLI_CONFIG_FILE="+filepath.Join(dir, "terraformrc"), "TF_IN_AUTOMATION=1"), env...)
+	logf("%s: terraform %s", filepath.Base(dir), strings.Join(args, " "))
+	start := time.Now()
+	err = cmd.Run()
+	elapsed := time.Since(start)
+	if err != nil {
+		return elapsed, fmt.Errorf("terraform %s: %w (output in %s)", phase, err, out.Name())
+	}
+	return elapsed, nil
+}
+
+// lifecycle times terraform apply, a plan that must find nothing to do, and
+// destroy, each at the run's parallelism; a failed step destroys what the
+// apply made.
+func lifecycle(o options, dir string, tf func(phase string, args ...string) (time.Duration, error)) (timings, error) {
+	var t timings
+	var err error
+	parallelism := "-parallelism=" + strconv.Itoa(o.parallelism)
+	destroy := func() error {
+		t.destroy, err = tf("destroy", "destroy", "-auto-approve", "-input=false", "-no-color", parallelism)
+		return err
+	}
+	if t.apply, err = tf("apply", "apply", "-auto-approve", "-input=false", "-no-color", parallelism); err != nil {
+		_ = destroy()
+		return t, err
+	}
+	if t.refresh, err = tf("plan", "plan", "-detailed-exitcode", "-input=false", "-no-color", parallelism); err != nil {
+		_ = destroy()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 2 {
+			return t, fmt.Errorf("the plan after apply is not empty (see %s)", filepath.Join(dir, "plan.out"))
+		}
+		return t, err
+	}
+	return t, destroy()
+}
+
+// floor times the same terraform commands for N resources of the no-op
+// provider (./noop): what Terraform and the plugin framework take for any
+// resource, with no API behind it.
+func floor(o options) (timings, error) {
+	dir := filepath.Join(o.work, "floor")
+	if err := os.RemoveAll(dir); err != nil {
+		return timings{}, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return timings{}, err
+	}
+	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"bench/noop\" = %q\n  }\n  direct {}\n}\n", o.floorDir)
+	if err := os.WriteFile(filepath.Join(dir, "terraformrc"), []byte(rc), 0o644); err != nil {
+		return timings{}, err
+	}
+	main := fmt.Sprintf(`terraform {
+  required_providers {
+    noop = { source = "bench/noop" }
+  }
+}
+
+resource "noop_worker" "bench" {
+  count = %d
+  name  = "bench-${count.index}"
+}
+`, o.n)
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(main), 0o644); err != nil {
+		return timings{}, err
+	}
+	return lifecycle(o, dir, func(phase string, args ...string) (time.Duration, error) {
+		return terraform(o, dir, phase, nil, args...)
+	})
 }
 
 func shortName(backend string) string {
@@ -384,21 +449,29 @@ func ratio(a, b time.Duration) float64 {
 	return a.Seconds() / b.Seconds()
 }
 
-func report(o options, results []*result) {
+func report(o options, floorTimes *timings, results []*result) {
+	var f timings
+	if floorTimes != nil {
+		f = *floorTimes
+	}
 	fmt.Printf("N=%d parallelism=%d\n", o.n, o.parallelism)
-	fmt.Printf("%-10s %-8s %9s %9s %6s %9s %13s\n", "backend", "phase", "provider", "baseline", "ratio", "requests", "provider_cpu")
+	fmt.Printf("%-10s %-8s %9s %9s %6s %9s %13s %9s %11s\n", "backend", "phase", "provider", "baseline", "ratio", "requests", "provider_cpu", "floor", "floor_ratio")
 	for _, r := range results {
 		for _, p := range []struct {
-			name     string
-			tf, base time.Duration
-			requests int
-			cpu      float64
+			name            string
+			tf, base, floor time.Duration
+			requests        int
+			cpu             float64
 		}{
-			{"apply", r.apply, r.baseApply, r.requests["apply"], r.cpu["apply"]},
-			{"refresh", r.refresh, r.baseRefresh, r.requests["plan"], r.cpu["plan"]},
-			{"destroy", r.destroy, r.baseDel, r.requests["destroy"], r.cpu["destroy"]},
+			{"apply", r.provider.apply, r.baseline.apply, f.apply, r.requests["apply"], r.cpu["apply"]},
+			{"refresh", r.provider.refresh, r.baseline.refresh, f.refresh, r.requests["plan"], r.cpu["plan"]},
+			{"destroy", r.provider.destroy, r.baseline.destroy, f.destroy, r.requests["destroy"], r.cpu["destroy"]},
 		} {
-			fmt.Printf("%-10s %-8s %8.2fs %8.2fs %6.2f %9d %12.2fs\n", r.backend, p.name, p.tf.Seconds(), p.base.Seconds(), ratio(p.tf, p.base), p.requests, p.cpu)
+			fmt.Printf("%-10s %-8s %8.2fs %8.2fs %6.2f %9d %12.2fs", r.backend, p.name, p.tf.Seconds(), p.base.Seconds(), ratio(p.tf, p.base), p.requests, p.cpu)
+			if floorTimes != nil {
+				fmt.Printf(" %8.2fs %11.2f", p.floor.Seconds(), ratio(p.floor, p.base))
+			}
+			fmt.Println()
 		}
 	}
 	fmt.Println()
@@ -419,7 +492,7 @@ func report(o options, results []*result) {
 	fmt.Println()
 	for _, r := range results {
 		fmt.Printf("bench %s apply=%.2f refresh=%.2f destroy=%.2f requests_per_refresh=%.2f rss_mb=%.0f\n",
-			r.backend, ratio(r.apply, r.baseApply), ratio(r.refresh, r.baseRefresh), ratio(r.destroy, r.baseDel),
+			r.backend, ratio(r.provider.apply, r.baseline.apply), ratio(r.provider.refresh, r.baseline.refresh), ratio(r.provider.destroy, r.baseline.destroy),
 			float64(r.requests["plan"])/float64(o.n), float64(r.rssKiB)/1024)
 	}
 }
