@@ -84,5 +84,5 @@ fi
 
 "$work/bench" -n "$N" -parallelism "$PARALLELISM" -backends "$BACKENDS" \
   -terraform "$terraform_bin" -provider "$root/bin/terraform-provider-hodei" \
-  -wrapper-dir "$work/plugin" -floor-dir "$work/noop" -work "$work" \
+  -wrapper-dir "$work/plugin" -floor-dir "$work/noop" -refresh-scale "${SCALE:-3}" -work "$work" \
   -docker-host "${DOCKER_HOST:-}" -kubeconfig "$root/.devcluster/kubeconfig"

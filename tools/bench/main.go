@@ -30,6 +30,7 @@ type options struct {
 	provider    string
 	wrapperDir  string
 	floorDir    string
+	scale       int
 	work        string
 	dockerHost  string
 	kubeconfig  string
@@ -54,6 +55,7 @@ func main() {
 	flag.StringVar(&o.terraform, "terraform", "terraform", "terraform CLI")
 	flag.StringVar(&o.provider, "provider", "", "the real provider binary")
 	flag.StringVar(&o.wrapperDir, "wrapper-dir", "", "folder holding the wrapper executable named terraform-provider-hodei")
+	flag.IntVar(&o.scale, "refresh-scale", 3, "also time the no-change plan of this many times N workers (1: not)")
 	flag.StringVar(&o.floorDir, "floor-dir", "", "folder holding terraform-provider-noop (./noop); measures the floor when set")
 	flag.StringVar(&o.work, "work", ".bench", "work folder (root modules, logs)")
 	flag.StringVar(&o.dockerHost, "docker-host", os.Getenv("DOCKER_HOST"), "Docker daemon address")
@@ -179,6 +181,8 @@ func run(o options, backend string) (*result, error) {
 // (the no-change plan), delete.
 type timings struct {
 	apply, refresh, destroy time.Duration
+	// refreshScaled is the no-change plan of scale×N workers (0: not measured).
+	refreshScaled time.Duration
 }
 
 // terraform runs one terraform command in dir, with the CLI configuration
@@ -202,9 +206,11 @@ func terraform(o options, dir, phase string, env []string, args ...string) (time
 	return elapsed, nil
 }
 
-// lifecycle times terraform apply, a plan that must find nothing to do, and
-// destroy, each at the run's parallelism; a failed step destroys what the
-// apply made.
+// lifecycle times terraform apply of N, a plan that must find nothing to
+// do, and destroy, each at the run's parallelism. Between the plan and the
+// destroy, when o.scale > 1, it grows the module to scale×N (not timed),
+// times the no-change plan of those, and shrinks it back to N (not timed).
+// A failed step destroys what the applies made.
 func lifecycle(o options, dir string, tf func(phase string, args ...string) (time.Duration, error)) (timings, error) {
 	var t timings
 	var err error
@@ -213,17 +219,36 @@ func lifecycle(o options, dir string, tf func(phase string, args ...string) (tim
 		t.destroy, err = tf("destroy", "destroy", "-auto-approve", "-input=false", "-no-color", parallelism)
 		return err
 	}
-	if t.apply, err = tf("apply", "apply", "-auto-approve", "-input=false", "-no-color", parallelism); err != nil {
+	plan := func(phase string, args ...string) (time.Duration, error) {
+		d, err := tf(phase, append([]string{"plan", "-detailed-exitcode", "-input=false", "-no-color", parallelism}, args...)...)
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 2 {
+			err = fmt.Errorf("the plan after apply is not empty (see %s)", filepath.Join(dir, phase+".out"))
+		}
+		return d, err
+	}
+	apply := func(phase string, n int) (time.Duration, error) {
+		return tf(phase, "apply", "-auto-approve", "-input=false", "-no-color", parallelism, "-var", "n="+strconv.Itoa(n))
+	}
+	if t.apply, err = apply("apply", o.n); err != nil {
 		_ = destroy()
 		return t, err
 	}
-	if t.refresh, err = tf("plan", "plan", "-detailed-exitcode", "-input=false", "-no-color", parallelism); err != nil {
+	if t.refresh, err = plan("plan"); err != nil {
 		_ = destroy()
-		var exit *exec.ExitError
-		if errors.As(err, &exit) && exit.ExitCode() == 2 {
-			return t, fmt.Errorf("the plan after apply is not empty (see %s)", filepath.Join(dir, "plan.out"))
-		}
 		return t, err
+	}
+	if o.scale > 1 {
+		scaled := "n=" + strconv.Itoa(o.scale*o.n)
+		if _, err = apply("scale-up", o.scale*o.n); err == nil {
+			if t.refreshScaled, err = plan("plan-scaled", "-var", scaled); err == nil {
+				_, err = apply("scale-down", o.n)
+			}
+		}
+		if err != nil {
+			_ = destroy()
+			return t, err
+		}
 	}
 	return t, destroy()
 }
@@ -249,8 +274,12 @@ func floor(o options) (timings, error) {
   }
 }
 
+variable "n" {
+  default = %d
+}
+
 resource "noop_worker" "bench" {
-  count = %d
+  count = var.n
   name  = "bench-${count.index}"
 }
 `, o.n)
@@ -353,8 +382,12 @@ func writeModule(o options, backend, dir string) error {
 provider "hodei" {
 %s}
 
+variable "n" {
+  default = %d
+}
+
 resource "hodei_worker" "bench" {
-  count   = %d
+  count   = var.n
   name    = "bench-%s-${count.index}"
   backend = %q
 %s  image   = %q
@@ -472,6 +505,16 @@ func report(o options, floorTimes *timings, results []*result) {
 				fmt.Printf(" %8.2fs %11.2f", p.floor.Seconds(), ratio(p.floor, p.base))
 			}
 			fmt.Println()
+		}
+	}
+	if o.scale > 1 {
+		fmt.Printf("\nno-change plan of %d workers against %d (issue 6: at most 3.5 for 300 against 100):\n", o.scale*o.n, o.n)
+		for _, r := range results {
+			fmt.Printf("  %-10s %8.2fs / %6.2fs = %5.2f   requests per worker %.2f\n", r.backend, r.provider.refreshScaled.Seconds(),
+				r.provider.refresh.Seconds(), ratio(r.provider.refreshScaled, r.provider.refresh), float64(r.requests["plan-scaled"])/float64(o.scale*o.n))
+		}
+		if floorTimes != nil {
+			fmt.Printf("  %-10s %8.2fs / %6.2fs = %5.2f\n", "floor", f.refreshScaled.Seconds(), f.refresh.Seconds(), ratio(f.refreshScaled, f.refresh))
 		}
 	}
 	fmt.Println()
