@@ -19,12 +19,12 @@ import (
 var version = "dev"
 
 func main() {
-	var debug bool
-	flag.BoolVar(&debug, "debug", false, "run with support for debuggers such as delve")
+	var debugMode bool
+	flag.BoolVar(&debugMode, "debug", false, "run with support for debuggers such as delve")
 	flag.Parse()
 	tuneGC()
 	var opts []tf6server.ServeOpt
-	if debug {
+	if debugMode {
 		opts = append(opts, tf6server.WithManagedDebug())
 	}
 	if err := tf6server.Serve("registry.terraform.io/hodei-jobs/hodei", provider.NewServer(version), opts...); err != nil {
