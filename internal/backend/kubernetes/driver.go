@@ -95,16 +95,26 @@ func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor string) 
 	return observe(live)
 }
 
-// removeLeftover makes room for the new pod.
-func (d *Driver) removeLeftover(ctx context.Context, namespace, name string) error {
-	existing, err := d.client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+// getOwned reads the worker's pod: nil, nil when there is none, a
+// NotOwnedError when the pod of that name is not the provider's.
+func (d *Driver) getOwned(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
+	pod, err := d.client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return nil
+		return nil, nil
 	case err != nil:
-		return d.apiError(fmt.Sprintf("reading pod %s/%s", namespace, name), err)
-	case !worker.IsOwned(existing.Labels, name):
-		return notOwned(existing)
+		return nil, d.apiError(fmt.Sprintf("reading pod %s/%s", namespace, name), err)
+	case !worker.IsOwned(pod.Labels, name):
+		return nil, notOwned(pod)
+	}
+	return pod, nil
+}
+
+// removeLeftover makes room for the new pod.
+func (d *Driver) removeLeftover(ctx context.Context, namespace, name string) error {
+	existing, err := d.getOwned(ctx, namespace, name)
+	if existing == nil || err != nil {
+		return err
 	}
 	return d.deleteAndWait(ctx, existing, ptr(int64(0)))
 }
@@ -122,14 +132,9 @@ func (d *Driver) removeFailed(ctx context.Context, pod *corev1.Pod) error {
 
 // Read returns what the pod shows, in one GET.
 func (d *Driver) Read(ctx context.Context, ref worker.Ref) (*worker.Observed, error) {
-	pod, err := d.client.CoreV1().Pods(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil, nil
-	case err != nil:
-		return nil, d.apiError(fmt.Sprintf("reading pod %s/%s", ref.Namespace, ref.Name), err)
-	case !worker.IsOwned(pod.Labels, ref.Name):
-		return nil, notOwned(pod)
+	pod, err := d.getOwned(ctx, ref.Namespace, ref.Name)
+	if pod == nil || err != nil {
+		return nil, err
 	}
 	return observe(pod)
 }
@@ -138,21 +143,18 @@ func (d *Driver) Read(ctx context.Context, ref worker.Ref) (*worker.Observed, er
 // changes in place; the pod keeps its UID.
 func (d *Driver) Update(ctx context.Context, spec *worker.Spec) (*worker.Observed, error) {
 	namespace := namespaceOf(spec)
-	pods := d.client.CoreV1().Pods(namespace)
-	live, err := pods.Get(ctx, spec.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
+	live, err := d.getOwned(ctx, namespace, spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	if live == nil {
 		return nil, fmt.Errorf("pod %s/%s is gone; a refresh will plan to create it again", namespace, spec.Name)
-	case err != nil:
-		return nil, d.apiError(fmt.Sprintf("reading pod %s/%s", namespace, spec.Name), err)
-	case !worker.IsOwned(live.Labels, spec.Name):
-		return nil, notOwned(live)
 	}
 	patch, err := metadataPatch(live, spec)
 	if err != nil {
 		return nil, err
 	}
-	patched, err := pods.Patch(ctx, spec.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	patched, err := d.client.CoreV1().Pods(namespace).Patch(ctx, spec.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	if err != nil {
 		return nil, d.apiError(fmt.Sprintf("patching the labels and annotations of pod %s/%s", namespace, spec.Name), err)
 	}
@@ -161,14 +163,9 @@ func (d *Driver) Update(ctx context.Context, spec *worker.Spec) (*worker.Observe
 
 // Delete stops the pod with its own grace period and waits until it is gone.
 func (d *Driver) Delete(ctx context.Context, ref worker.Ref) error {
-	pod, err := d.client.CoreV1().Pods(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
-		return d.apiError(fmt.Sprintf("reading pod %s/%s", ref.Namespace, ref.Name), err)
-	case !worker.IsOwned(pod.Labels, ref.Name):
-		return notOwned(pod)
+	pod, err := d.getOwned(ctx, ref.Namespace, ref.Name)
+	if pod == nil || err != nil {
+		return err
 	}
 	return d.deleteAndWait(ctx, pod, nil)
 }
