@@ -52,10 +52,11 @@ func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor string) (*w
 	if err := d.clearLeftover(ctx, ref); err != nil {
 		return nil, err
 	}
-	if err := d.ensureImage(ctx, s.Image); err != nil {
+	local, err := d.ensureImage(ctx, s.Image)
+	if err != nil {
 		return nil, err
 	}
-	if err := d.checkNonRoot(ctx, s); err != nil {
+	if err := d.checkNonRoot(ctx, s, local); err != nil {
 		return nil, err
 	}
 	if err := d.checkAPIFeatures(s); err != nil {
@@ -95,34 +96,40 @@ func (d *Driver) clearLeftover(ctx context.Context, ref worker.Ref) error {
 	return d.remove(existing.ID)
 }
 
-func (d *Driver) ensureImage(ctx context.Context, ref string) error {
-	_, err := d.client.ImageInspect(ctx, ref)
+// ensureImage pulls the image unless it is local. It returns the inspect of
+// a local image, nil after a pull.
+func (d *Driver) ensureImage(ctx context.Context, ref string) (*image.InspectResponse, error) {
+	local, err := d.client.ImageInspect(ctx, ref)
 	if err == nil {
-		return nil
+		return &local, nil
 	}
 	if !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("inspecting image %q: %w", ref, err)
+		return nil, fmt.Errorf("inspecting image %q: %w", ref, err)
 	}
 	stream, err := d.client.ImagePull(ctx, ref, image.PullOptions{})
 	if err != nil {
-		return fmt.Errorf("pulling image %q: %w", ref, err)
+		return nil, fmt.Errorf("pulling image %q: %w", ref, err)
 	}
 	defer stream.Close()
 	if err := jsonmessage.DisplayJSONMessagesStream(stream, io.Discard, 0, false, nil); err != nil {
-		return fmt.Errorf("pulling image %q: %w", ref, err)
+		return nil, fmt.Errorf("pulling image %q: %w", ref, err)
 	}
-	return nil
+	return nil, nil
 }
 
 // checkNonRoot enforces run_as_non_root as the kubelet does: the process
-// must not run as user 0, whether the spec or the image says so.
-func (d *Driver) checkNonRoot(ctx context.Context, s *worker.Spec) error {
+// must not run as user 0, whether the spec or the image says so. img is the
+// image's inspect when ensureImage had it; a pulled image is inspected here.
+func (d *Driver) checkNonRoot(ctx context.Context, s *worker.Spec, img *image.InspectResponse) error {
 	if s.Security == nil || !s.Security.RunAsNonRoot || s.Security.RunAsUser != nil {
 		return nil
 	}
-	img, err := d.client.ImageInspect(ctx, s.Image)
-	if err != nil {
-		return fmt.Errorf("inspecting image %q: %w", s.Image, err)
+	if img == nil {
+		pulled, err := d.client.ImageInspect(ctx, s.Image)
+		if err != nil {
+			return fmt.Errorf("inspecting image %q: %w", s.Image, err)
+		}
+		img = &pulled
 	}
 	user := ""
 	if img.Config != nil {
