@@ -38,9 +38,18 @@ func cliEnv(t *testing.T, extra ...string) []string {
 	return append(env, extra...)
 }
 
-// terraformCLI runs the terraform of the acceptance tests in dir.
+// terraformCLI runs the terraform of the acceptance tests in dir, which
+// must succeed.
 func terraformCLI(t *testing.T, dir string, env []string, args ...string) string {
 	t.Helper()
+	out, err := runTerraformCLI(dir, env, args...)
+	require.NoError(t, err, "terraform %s:\n%s", strings.Join(args, " "), out)
+	return out
+}
+
+// runTerraformCLI runs the terraform of the acceptance tests in dir and
+// returns its combined output.
+func runTerraformCLI(dir string, env []string, args ...string) (string, error) {
 	tf := os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if tf == "" {
 		tf = "terraform"
@@ -48,8 +57,7 @@ func terraformCLI(t *testing.T, dir string, env []string, args ...string) string
 	cmd := exec.Command(tf, args...)
 	cmd.Dir, cmd.Env = dir, env
 	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "terraform %s:\n%s", strings.Join(args, " "), out)
-	return string(out)
+	return string(out), err
 }
 
 // applyWithCLI copies an example with a required_providers block added,

@@ -339,6 +339,39 @@ func TestAccWorkerDocker_foreignContainerUntouched(t *testing.T) {
 	})
 }
 
+// TestAccWorkerDocker_updateLeavesForeignContainerAlone: a user swaps the
+// worker's container for one of their own under the same name, and an
+// apply with -refresh=false sends the in-place CPU update straight to it.
+// The update is refused and the foreign container keeps its CPU limit.
+func TestAccWorkerDocker_updateLeavesForeignContainerAlone(t *testing.T) {
+	cli := dockerTestClient(t)
+	name := randomName("swap")
+	ctx := context.Background()
+	dir, env := t.TempDir(), cliEnv(t)
+	withCPULimit := func(limit string) {
+		main := "terraform {\n  required_providers {\n    hodei = { source = \"hodei-jobs/hodei\" }\n  }\n}\n" +
+			simpleWorker(name, fmt.Sprintf("resources {\n    cpu_limit = %q\n  }", limit))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "main.tf"), []byte(main), 0o600))
+	}
+	withCPULimit("0.5")
+	terraformCLI(t, dir, env, "apply", "-auto-approve", "-input=false", "-no-color")
+	t.Cleanup(func() { terraformCLI(t, dir, env, "destroy", "-auto-approve", "-input=false", "-no-color") })
+
+	require.NoError(t, cli.ContainerRemove(ctx, name, container.RemoveOptions{Force: true}))
+	foreign, err := cli.ContainerCreate(ctx, &container.Config{Image: testImage, Cmd: []string{"sleep", "3600"}},
+		&container.HostConfig{Resources: container.Resources{NanoCPUs: 250_000_000}}, nil, nil, name)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cli.ContainerRemove(ctx, foreign.ID, container.RemoveOptions{Force: true}) })
+
+	withCPULimit("1")
+	out, err := runTerraformCLI(dir, env, "apply", "-refresh=false", "-auto-approve", "-input=false", "-no-color")
+	require.Error(t, err, "the apply must fail:\n%s", out)
+	assert.Regexp(t, `already\s+exists\s+and\s+was\s+not\s+created\s+by\s+the\s+hodei\s+provider`, out)
+	info := inspect(t, cli, name)
+	assert.Equal(t, foreign.ID, info.ID, "the foreign container is the same one")
+	assert.Equal(t, int64(250_000_000), info.HostConfig.NanoCPUs, "and keeps its CPU limit")
+}
+
 // TestAccWorkerDocker_settingsDockerCannotHonourWarn applies a worker with
 // scheduling and a disk size limit: it runs, and nothing is silently lost
 // (the plan warns; see the unit test of docker.Check for the words).

@@ -298,16 +298,25 @@ func (d *Driver) nodeName(ctx context.Context) string {
 }
 
 // Update changes CPU and memory of the running container; nothing else
-// changes in place on Docker.
+// changes in place on Docker. A container of the worker's name that the
+// provider does not own is refused before anything changes.
 func (d *Driver) Update(ctx context.Context, s *worker.Spec) (*worker.Observed, error) {
 	var update container.UpdateConfig
 	if err := applyResources(&update.Resources, s.Resources); err != nil {
 		return nil, err
 	}
-	if _, err := d.client.ContainerUpdate(ctx, s.Name, update); err != nil {
+	ref := worker.RefOf(s)
+	live, err := d.inspectOwned(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if live == nil {
+		return nil, fmt.Errorf("container %q is gone; a refresh will plan to create it again", s.Name)
+	}
+	if _, err := d.client.ContainerUpdate(ctx, live.ID, update); err != nil {
 		return nil, fmt.Errorf("updating container %q: %w", s.Name, err)
 	}
-	return d.Read(ctx, worker.RefOf(s))
+	return d.Read(ctx, ref)
 }
 
 // Delete stops the container gracefully, within the context's deadline, then
