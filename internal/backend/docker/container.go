@@ -123,7 +123,7 @@ func applyResources(r *container.Resources, res *worker.Resources) error {
 		if v == "" {
 			return nil, nil
 		}
-		q, err := resource.ParseQuantity(v)
+		q, err := worker.ParseQuantity(v)
 		if err != nil {
 			return nil, fmt.Errorf("resources.%s: %w", attr, err)
 		}
@@ -195,7 +195,7 @@ func buildMount(v worker.Volume) (mount.Mount, error) {
 	case v.Ephemeral != nil && v.Ephemeral.Medium == "Memory":
 		m.Type = mount.TypeTmpfs
 		if v.Ephemeral.SizeLimit != "" {
-			q, err := resource.ParseQuantity(v.Ephemeral.SizeLimit)
+			q, err := worker.ParseQuantity(v.Ephemeral.SizeLimit)
 			if err != nil {
 				return m, fmt.Errorf("volume %q: ephemeral.size_limit: %w", v.Name, err)
 			}

@@ -124,3 +124,13 @@ func TestDockerCheckWarnings(t *testing.T) {
 	}, paths)
 	assert.Empty(t, Check(baseSpec(), worker.DefaultCatalog()))
 }
+
+// A spec read back from a container's label is text from outside: a
+// quantity with a huge exponent, which the Kubernetes parser would take
+// minutes over, is refused at once, as plan-time validation refuses it.
+func TestApplyResourcesRefusesUnboundedQuantities(t *testing.T) {
+	var r container.Resources
+	err := applyResources(&r, &worker.Resources{CPU: "1e100000000"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "resources.cpu: the exponent 100000000 is outside")
+}

@@ -98,7 +98,7 @@ func containerResources(spec *worker.Spec, catalog *worker.Catalog) (corev1.Reso
 		if value == "" {
 			return nil
 		}
-		q, err := resource.ParseQuantity(value)
+		q, err := worker.ParseQuantity(value)
 		if err != nil {
 			return fmt.Errorf("resources.%s %q: %w", attribute, value, err)
 		}
@@ -163,7 +163,7 @@ func podVolumes(specVolumes []worker.Volume) ([]corev1.Volume, []corev1.VolumeMo
 		case v.Ephemeral != nil:
 			emptyDir := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMedium(v.Ephemeral.Medium)}
 			if v.Ephemeral.SizeLimit != "" {
-				q, err := resource.ParseQuantity(v.Ephemeral.SizeLimit)
+				q, err := worker.ParseQuantity(v.Ephemeral.SizeLimit)
 				if err != nil {
 					return nil, nil, fmt.Errorf("volume[%d].ephemeral.size_limit %q: %w", i, v.Ephemeral.SizeLimit, err)
 				}
