@@ -9,13 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/backend/docker"
@@ -83,7 +81,7 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"default_backend": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "Backend of workers that name none: `\"docker\"` or `\"kubernetes\"`. Env `HODEI_DEFAULT_BACKEND`; default `\"docker\"`.",
-				Validators:          []validator.String{stringvalidator.OneOf(worker.Backends...)},
+				Validators:          oneOf(worker.Backends),
 			},
 			"gpu_node_label_key": schema.StringAttribute{
 				Optional:            true,
@@ -126,7 +124,7 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 						"name": schema.StringAttribute{Required: true, MarkdownDescription: "Type name, as workers write it in `gpu.type` (any case)."},
 						"vendor": schema.StringAttribute{
 							Required: true, MarkdownDescription: "`nvidia`, `amd` or `intel`: selects the Kubernetes resource and the Docker devices.",
-							Validators: []validator.String{stringvalidator.OneOf(worker.Vendors...)},
+							Validators: oneOf(worker.Vendors),
 						},
 						"node_label": schema.StringAttribute{Required: true, MarkdownDescription: "Value of the `gpu_node_label_key` label on nodes with this GPU."},
 					},

@@ -31,9 +31,6 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 // wrap returns a transport wrapper that records each request of backend.
 func (l *requestLog) wrap(backend string) func(http.RoundTripper) http.RoundTripper {
-	if l == nil {
-		return nil
-	}
 	return func(next http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			_, _ = fmt.Fprintf(l.file, "%s %s %s\n", backend, r.Method, r.URL.Path)

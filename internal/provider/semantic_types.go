@@ -95,10 +95,7 @@ func (v semanticStringValue) StringSemanticEquals(_ context.Context, newValuable
 }
 
 func quantityValue(s string) semanticStringValue {
-	if s == "" {
-		return semanticStringValue{StringValue: basetypes.NewStringNull(), kind: kindQuantity}
-	}
-	return semanticStringValue{StringValue: basetypes.NewStringValue(s), kind: kindQuantity}
+	return semanticStringValue{StringValue: optString(s), kind: kindQuantity}
 }
 
 func gpuTypeValue(s string) semanticStringValue {

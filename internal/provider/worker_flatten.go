@@ -116,12 +116,21 @@ func flattenSpec(s *worker.Spec, catalog *worker.Catalog, m *workerModel) diag.D
 }
 
 func flattenGPU(g *worker.GPU, catalog *worker.Catalog) *gpuModel {
-	gm := &gpuModel{Count: types.Int64Value(g.Count), Type: gpuTypeValue(g.Type), Vendor: types.StringNull(), ResourceName: types.StringNull()}
-	if t, ok := catalog.Lookup(g.Type); ok {
-		gm.Vendor = types.StringValue(t.Vendor)
-		gm.ResourceName = types.StringValue(t.ResourceName())
-	}
+	gm := &gpuModel{Count: types.Int64Value(g.Count), Type: gpuTypeValue(g.Type)}
+	gm.setCatalogFacts(catalog)
 	return gm
+}
+
+// setCatalogFacts sets vendor and resource_name from the catalog entry of
+// the GPU type: null for a name the catalog lacks, unknown while the type
+// is unknown.
+func (g *gpuModel) setCatalogFacts(catalog *worker.Catalog) {
+	g.Vendor, g.ResourceName = types.StringNull(), types.StringNull()
+	if t, ok := catalog.Lookup(str(g.Type)); ok {
+		g.Vendor, g.ResourceName = types.StringValue(t.Vendor), types.StringValue(t.ResourceName())
+	} else if g.Type.IsUnknown() {
+		g.Vendor, g.ResourceName = types.StringUnknown(), types.StringUnknown()
+	}
 }
 
 func flattenScheduling(s *worker.Scheduling, diags *diag.Diagnostics) *schedulingModel {

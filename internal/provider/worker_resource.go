@@ -124,13 +124,8 @@ func (r *workerResource) resolvePlan(ctx context.Context, req resource.ModifyPla
 	default:
 		plan.Namespace = types.StringNull()
 	}
-	if g := plan.GPU; g != nil {
-		g.Vendor, g.ResourceName = types.StringNull(), types.StringNull()
-		if t, ok := r.data.catalog.Lookup(str(g.Type)); ok {
-			g.Vendor, g.ResourceName = types.StringValue(t.Vendor), types.StringValue(t.ResourceName())
-		} else if g.Type.IsUnknown() {
-			g.Vendor, g.ResourceName = types.StringUnknown(), types.StringUnknown()
-		}
+	if plan.GPU != nil {
+		plan.GPU.setCatalogFacts(r.data.catalog)
 	}
 	if !plan.Name.IsUnknown() && !plan.Namespace.IsUnknown() {
 		plan.ID = types.StringValue(worker.Ref{Backend: backend, Namespace: str(plan.Namespace), Name: str(plan.Name)}.ID())
@@ -303,7 +298,8 @@ func (r *workerResource) Update(ctx context.Context, req resource.UpdateRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	plan.Status, plan.NodeName, plan.IP, plan.UID, plan.StartedAt = state.Status, state.NodeName, state.IP, state.UID, state.StartedAt
+	// The plan carries the observed facts of state (planChanges): an update
+	// never replaces.
 	if len(worker.Changes(old, spec)) > 0 {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
