@@ -114,6 +114,16 @@ func (c *Catalog) Nearest(name string) string {
 	return best
 }
 
+// CatalogType is the catalog's entry for the GPU's type; an error naming
+// gpu.type, with the known types and a suggestion, when there is none.
+func (g *GPU) CatalogType(c *Catalog) (GPUType, error) {
+	t, ok := c.Lookup(g.Type)
+	if !ok {
+		return t, fmt.Errorf("gpu.type: %s", c.UnknownTypeError(g.Type))
+	}
+	return t, nil
+}
+
 // UnknownTypeError describes an unknown GPU type, with the known ones and a
 // suggestion.
 func (c *Catalog) UnknownTypeError(name string) string {

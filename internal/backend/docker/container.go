@@ -69,9 +69,9 @@ func buildContainer(s *worker.Spec, catalog *worker.Catalog) (*containerSpec, er
 		return nil, err
 	}
 	if s.GPU != nil {
-		gpu, ok := catalog.Lookup(s.GPU.Type)
-		if !ok {
-			return nil, fmt.Errorf("gpu.type: %s", catalog.UnknownTypeError(s.GPU.Type))
+		gpu, err := s.GPU.CatalogType(catalog)
+		if err != nil {
+			return nil, err
 		}
 		applyGPU(host, gpu, s.GPU.Count)
 	}

@@ -126,9 +126,9 @@ func containerResources(spec *worker.Spec, catalog *worker.Catalog) (corev1.Reso
 		}
 	}
 	if spec.GPU != nil {
-		gpuType, ok := catalog.Lookup(spec.GPU.Type)
-		if !ok {
-			return out, fmt.Errorf("gpu.type: %s", catalog.UnknownTypeError(spec.GPU.Type))
+		gpuType, err := spec.GPU.CatalogType(catalog)
+		if err != nil {
+			return out, err
 		}
 		// Extended resources cannot be overcommitted: Kubernetes requires
 		// the request to equal the limit.

@@ -60,9 +60,9 @@ func schedulePod(pod *corev1.PodSpec, spec *worker.Spec, opts Options) error {
 func nodeSelector(spec *worker.Spec, opts Options) (map[string]string, error) {
 	var out map[string]string
 	if spec.GPU != nil {
-		gpuType, ok := opts.Catalog.Lookup(spec.GPU.Type)
-		if !ok {
-			return nil, fmt.Errorf("gpu.type: %s", opts.Catalog.UnknownTypeError(spec.GPU.Type))
+		gpuType, err := spec.GPU.CatalogType(opts.Catalog)
+		if err != nil {
+			return nil, err
 		}
 		out = map[string]string{opts.GPUNodeLabelKey: gpuType.NodeLabel}
 	}
