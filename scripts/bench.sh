@@ -22,18 +22,10 @@ BENCH_BRIDGE_CIDR=${BENCH_BRIDGE_CIDR:-10.213.0.1/20}
 
 stop_docker=false
 stop_cluster=false
-docker_pid=
 made_bridge=false
 cleanup() {
   if $stop_cluster; then make -s devcluster-down || true; fi
-  if $stop_docker; then
-    if [ -n "$docker_pid" ]; then
-      kill -TERM "$docker_pid" 2>/dev/null || true
-      for _ in $(seq 1 150); do kill -0 "$docker_pid" 2>/dev/null || break; sleep 0.2; done
-    else
-      ./scripts/docker-down.sh || true
-    fi
-  fi
+  if $stop_docker; then ./scripts/docker-down.sh || true; fi
   if $made_bridge; then ip link del "$BENCH_BRIDGE" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
@@ -56,22 +48,11 @@ if [[ ,$BACKENDS, == *,docker,* ]]; then
         ip link set "$BENCH_BRIDGE" up
         made_bridge=true
       fi
-      mkdir -p "$DOCKER_DIR"
-      rm -f "$DOCKER_DIR/docker.pid"
-      dockerd --host="unix://$DOCKER_DIR/docker.sock" --data-root="$DOCKER_DIR/data" \
-        --exec-root="$DOCKER_DIR/exec" --pidfile="$DOCKER_DIR/docker.pid" \
-        --bridge="$BENCH_BRIDGE" --iptables=false --ip-masq=false \
-        >"$DOCKER_DIR/dockerd.log" 2>&1 </dev/null &
-      docker_pid=$!
-      for _ in $(seq 1 120); do
-        [ -f "$DOCKER_DIR/docker.pid" ] && DOCKER_HOST="unix://$DOCKER_DIR/docker.sock" docker version >/dev/null 2>&1 && break
-        kill -0 "$docker_pid" 2>/dev/null || { tail -20 "$DOCKER_DIR/dockerd.log" >&2; exit 1; }
-        sleep 0.5
-      done
+      export DOCKERD_ARGS="--bridge=$BENCH_BRIDGE --iptables=false --ip-masq=false"
     fi
   fi
-  # Imports the busybox test image when missing (and starts the shared
-  # daemon when that is the one asked for).
+  # Starts the daemon when it is not running and imports the busybox test
+  # image when missing.
   DOCKER_HOST=$(./scripts/docker-up.sh)
   export DOCKER_HOST
 fi
