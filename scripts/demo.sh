@@ -14,8 +14,8 @@ work_dir=$root/.terraform-dev/quickstart
 mkdir -p "$work_dir"
 
 terraform_bin=$(./scripts/terraform.sh)
-make -s build
-printf 'provider_installation {\n  dev_overrides {\n    "hodei-jobs/hodei" = "%s"\n  }\n  direct {}\n}\n' "$root/bin" > "$root/.terraform-dev/terraformrc"
+# Builds the provider and writes the dev_overrides CLI configuration.
+make -s install >/dev/null
 export TF_CLI_CONFIG_FILE=$root/.terraform-dev/terraformrc
 export KUBECONFIG=$root/.devcluster/kubeconfig
 tf() { "$terraform_bin" -chdir="$work_dir" "$@"; }

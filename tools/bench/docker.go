@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // The provider's startup window and stop grace (internal/backend/docker).
@@ -62,11 +63,11 @@ func (b *dockerBaseline) container(name string) (*container.Config, *container.H
 		SecurityOpt:   []string{"no-new-privileges:true"},
 		CapDrop:       []string{"ALL"},
 	}
-	host.CPUShares = 10 * 1024 / 1000
-	if host.CPUShares < 2 {
-		host.CPUShares = 2
-	}
-	host.MemoryReservation = 16 << 20
+	// As the provider maps cpu and memory: shares of 1024 per CPU, at least
+	// Docker's 2; memory as the reservation.
+	cpu, memory := resource.MustParse(workerCPU), resource.MustParse(workerMem)
+	host.CPUShares = max(cpu.MilliValue()*1024/1000, 2)
+	host.MemoryReservation = memory.Value()
 	return cfg, host
 }
 

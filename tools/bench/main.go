@@ -148,13 +148,7 @@ func run(o options, backend string) (*result, error) {
 
 	// Then the provider through terraform.
 	dir := filepath.Join(o.work, backend)
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	if err := writeModule(o, backend, dir); err != nil {
+	if err := rootModule(dir, "hodei-jobs/hodei", o.wrapperDir, workerModule(o, backend)); err != nil {
 		return nil, err
 	}
 	rssFile := filepath.Join(dir, "rss")
@@ -258,16 +252,6 @@ func lifecycle(o options, dir string, tf func(phase string, args ...string) (tim
 // resource, with no API behind it.
 func floor(o options) (timings, error) {
 	dir := filepath.Join(o.work, "floor")
-	if err := os.RemoveAll(dir); err != nil {
-		return timings{}, err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return timings{}, err
-	}
-	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"bench/noop\" = %q\n  }\n  direct {}\n}\n", o.floorDir)
-	if err := os.WriteFile(filepath.Join(dir, "terraformrc"), []byte(rc), 0o644); err != nil {
-		return timings{}, err
-	}
 	main := fmt.Sprintf(`terraform {
   required_providers {
     noop = { source = "bench/noop" }
@@ -283,7 +267,7 @@ resource "noop_worker" "bench" {
   name  = "bench-${count.index}"
 }
 `, o.n)
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(main), 0o644); err != nil {
+	if err := rootModule(dir, "bench/noop", o.floorDir, main); err != nil {
 		return timings{}, err
 	}
 	return lifecycle(o, dir, func(phase string, args ...string) (time.Duration, error) {
@@ -354,11 +338,24 @@ const (
 // and exits at once on SIGTERM: wait returns when the trapped signal comes.
 var workerCommand = []string{"sh", "-c", "trap 'exit 0' TERM; sleep 2147483647 & wait"}
 
-func writeModule(o options, backend, dir string) error {
-	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"hodei-jobs/hodei\" = %q\n  }\n  direct {}\n}\n", o.wrapperDir)
+// rootModule makes dir afresh with mainTF and a CLI configuration whose
+// dev_overrides serve the provider source from overrideDir.
+func rootModule(dir, source, overrideDir, mainTF string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n  }\n  direct {}\n}\n", source, overrideDir)
 	if err := os.WriteFile(filepath.Join(dir, "terraformrc"), []byte(rc), 0o644); err != nil {
 		return err
 	}
+	return os.WriteFile(filepath.Join(dir, "main.tf"), []byte(mainTF), 0o644)
+}
+
+// workerModule is the root module of N hodei_worker resources on backend.
+func workerModule(o options, backend string) string {
 	var provider, extra, image string
 	switch backend {
 	case "docker":
@@ -369,11 +366,7 @@ func writeModule(o options, backend, dir string) error {
 		extra = fmt.Sprintf("  namespace = %q\n", o.namespace)
 		image = kubeImage
 	}
-	var cmd []string
-	for _, c := range workerCommand {
-		cmd = append(cmd, strconv.Quote(c))
-	}
-	main := fmt.Sprintf(`terraform {
+	return fmt.Sprintf(`terraform {
   required_providers {
     hodei = { source = "hodei-jobs/hodei" }
   }
@@ -397,8 +390,7 @@ resource "hodei_worker" "bench" {
     memory = %q
   }
 }
-`, provider, o.n, shortName(backend), backend, extra, image, strings.Join(cmd, ", "), workerCPU, workerMem)
-	return os.WriteFile(filepath.Join(dir, "main.tf"), []byte(main), 0o644)
+`, provider, o.n, shortName(backend), backend, extra, image, strings.Join(quoted(workerCommand), ", "), workerCPU, workerMem)
 }
 
 // countRequests reads a request log: the total and the count per

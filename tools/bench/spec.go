@@ -1,11 +1,25 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // canonicalSpec stands in for the canonical spec the provider stores on
 // each object (a label on a container, an annotation on a pod): a JSON text
 // of about the same size.
 func canonicalSpec(name, backend, image string) string {
-	return fmt.Sprintf(`{"name":%q,"backend":%q,"image":%q,"command":["sh","-c","trap 'exit 0' TERM; sleep 2147483647 & wait"],"resources":{"cpu":"10m","memory":"16Mi"},"restart_policy":"Always"}`,
-		name, backend, image)
+	return fmt.Sprintf(`{"name":%q,"backend":%q,"image":%q,"command":[%s],"resources":{"cpu":%q,"memory":%q},"restart_policy":"Always"}`,
+		name, backend, image, strings.Join(quoted(workerCommand), ","), workerCPU, workerMem)
+}
+
+// quoted is each value as a double-quoted string, as HCL and JSON both read
+// the worker's command.
+func quoted(values []string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = strconv.Quote(v)
+	}
+	return out
 }
