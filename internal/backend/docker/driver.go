@@ -66,7 +66,13 @@ func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor string) (*w
 	if err != nil {
 		return nil, err
 	}
-	created, err := d.client.ContainerCreate(ctx, built.Config, built.HostConfig, nil, nil, s.Name)
+	// A create cancelled in flight may still make the container, which then
+	// belongs to nobody: the request runs to its answer on a bounded context
+	// of its own, and a cancel that comes meanwhile fails the start or the
+	// wait below, which removes the container.
+	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+	created, err := d.client.ContainerCreate(createCtx, built.Config, built.HostConfig, nil, nil, s.Name)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("creating container %q: %w", s.Name, err)
 	}

@@ -81,7 +81,13 @@ func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor string) 
 	if err := d.removeLeftover(ctx, pod.Namespace, pod.Name); err != nil {
 		return nil, err
 	}
-	created, err := d.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	// A create cancelled in flight may still make the pod, which then
+	// belongs to nobody: the POST runs to its answer on a bounded context of
+	// its own, and a cancel that comes meanwhile ends the wait below, which
+	// removes the pod.
+	postCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	created, err := d.client.CoreV1().Pods(pod.Namespace).Create(postCtx, pod, metav1.CreateOptions{})
+	cancel()
 	if err != nil {
 		return nil, d.apiError(fmt.Sprintf("creating pod %s/%s", pod.Namespace, pod.Name), err)
 	}
