@@ -40,9 +40,9 @@ type providerModel struct {
 	DefaultBackend    types.String     `tfsdk:"default_backend"`
 	GPUNodeLabelKey   types.String     `tfsdk:"gpu_node_label_key"`
 	HostPathAllowlist types.List       `tfsdk:"host_path_allowlist"`
-	Docker            *dockerModel     `tfsdk:"docker"`
-	Kubernetes        *kubernetesModel `tfsdk:"kubernetes"`
-	GPUTypes          []gpuTypeModel   `tfsdk:"gpu_type"`
+	Docker            types.Object     `tfsdk:"docker"`
+	Kubernetes        types.Object     `tfsdk:"kubernetes"`
+	GPUTypes          types.List       `tfsdk:"gpu_type"`
 }
 
 type dockerModel struct {
@@ -140,35 +140,45 @@ func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Settings known only after apply (another resource's output) leave
+	// the values that depend on them unknown at plan, or defer the plan
+	// where Terraform allows it; the final plan at apply sees them known.
+	settingsKnown := req.Config.Raw.IsFullyKnown()
+	if !settingsKnown && req.ClientCapabilities.DeferralAllowed {
+		resp.Deferred = &provider.Deferred{Reason: provider.DeferredReasonProviderConfigUnknown}
+	}
 	data := &providerData{
+		settingsKnown:   settingsKnown,
 		defaultBackend:  str(cfg.DefaultBackend),
 		gpuNodeLabelKey: str(cfg.GPUNodeLabelKey),
 		namespace:       worker.DefaultNamespace,
 	}
-	if data.defaultBackend == "" {
+	if data.defaultBackend == "" && !cfg.DefaultBackend.IsUnknown() {
 		data.defaultBackend = os.Getenv(EnvDefaultBackend)
-	}
-	if data.defaultBackend == "" {
-		data.defaultBackend = string(worker.BackendDocker)
+		if data.defaultBackend == "" {
+			data.defaultBackend = string(worker.BackendDocker)
+		}
 	}
 	if data.gpuNodeLabelKey == "" {
 		data.gpuNodeLabelKey = worker.DefaultGPUNodeLabel
 	}
-	data.hostPathAllowlist = strList(ctx, cfg.HostPathAllowlist, &resp.Diagnostics)
-	var extra []worker.GPUType
-	for _, t := range cfg.GPUTypes {
-		extra = append(extra, worker.GPUType{Name: str(t.Name), Vendor: str(t.Vendor), NodeLabel: str(t.NodeLabel)})
+	data.hostPathAllowlist = strList(cfg.HostPathAllowlist)
+	if !cfg.GPUTypes.IsUnknown() {
+		var extra []worker.GPUType
+		for _, t := range listAs[gpuTypeModel](ctx, cfg.GPUTypes, &resp.Diagnostics) {
+			extra = append(extra, worker.GPUType{Name: str(t.Name), Vendor: str(t.Vendor), NodeLabel: str(t.NodeLabel)})
+		}
+		catalog, err := worker.NewCatalog(extra...)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("gpu_type"), "Invalid gpu_type", err.Error())
+			return
+		}
+		data.catalog = catalog
 	}
-	catalog, err := worker.NewCatalog(extra...)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("gpu_type"), "Invalid gpu_type", err.Error())
-		return
-	}
-	data.catalog = catalog
-	if d := cfg.Docker; d != nil {
+	if d := objectAs[dockerModel](ctx, cfg.Docker, &resp.Diagnostics); d != nil {
 		data.dockerConfig = docker.Config{Host: str(d.Host), CertPath: expandHome(str(d.CertPath))}
 	}
-	if k := cfg.Kubernetes; k != nil {
+	if k := objectAs[kubernetesModel](ctx, cfg.Kubernetes, &resp.Diagnostics); k != nil {
 		data.kubernetesConfig = kubernetes.Config{
 			ConfigContext:        str(k.ConfigContext),
 			Host:                 str(k.Host),
@@ -181,9 +191,15 @@ func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		if p := str(k.ConfigPath); p != "" {
 			data.kubernetesConfig.ConfigPaths = []string{p}
 		}
-		if ns := str(k.Namespace); ns != "" {
-			data.namespace = ns
+		switch {
+		case k.Namespace.IsUnknown():
+			data.namespace = ""
+		case str(k.Namespace) != "":
+			data.namespace = str(k.Namespace)
 		}
+	}
+	if cfg.Kubernetes.IsUnknown() {
+		data.namespace = ""
 	}
 	if path := os.Getenv(EnvRequestLog); path != "" {
 		log, err := openRequestLog(path)

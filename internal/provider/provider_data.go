@@ -16,6 +16,10 @@ import (
 // providerData is what Configure hands to resources. Backend clients are made
 // on first use and then shared by every resource of the run.
 type providerData struct {
+	// settingsKnown is false while a provider setting is known only after
+	// apply; then an empty defaultBackend or namespace is not known yet
+	// either, and a nil catalog (gpu_type unknown) has no entries.
+	settingsKnown     bool
 	defaultBackend    string
 	gpuNodeLabelKey   string
 	hostPathAllowlist []string

@@ -5,13 +5,16 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 )
 
-// Expansion turns the Terraform model into a worker.Spec. Unknown values
-// expand as empty, and validation skips empty optional values, so a plan with
-// values known only after apply is checked as far as it can be.
+// Expansion turns the Terraform model into a worker.Spec. A value not known
+// yet expands as empty (a string, list or map), absent (a block) or the zero
+// element (an element of a list), so that list indexes still match the
+// configuration's; validation leaves out what lies under an unknown value
+// (unknownPaths) and checks the rest.
 
 type stringer interface {
 	IsNull() bool
@@ -26,21 +29,27 @@ func str(v stringer) string {
 	return v.ValueString()
 }
 
-func strList(ctx context.Context, v types.List, diags *diag.Diagnostics) []string {
+func strList(v types.List) []string {
 	if v.IsNull() || v.IsUnknown() {
 		return nil
 	}
-	out := []string{}
-	diags.Append(v.ElementsAs(ctx, &out, false)...)
+	out := make([]string, 0, len(v.Elements()))
+	for _, e := range v.Elements() {
+		s, _ := e.(types.String)
+		out = append(out, str(s))
+	}
 	return out
 }
 
-func strMap(ctx context.Context, v types.Map, diags *diag.Diagnostics) map[string]string {
+func strMap(v types.Map) map[string]string {
 	if v.IsNull() || v.IsUnknown() {
 		return nil
 	}
-	out := map[string]string{}
-	diags.Append(v.ElementsAs(ctx, &out, false)...)
+	out := make(map[string]string, len(v.Elements()))
+	for k, e := range v.Elements() {
+		s, _ := e.(types.String)
+		out[k] = str(s)
+	}
 	return out
 }
 
@@ -60,6 +69,33 @@ func int32Ptr(v types.Int64) *int32 {
 	return &n
 }
 
+// objectAs decodes a block: nil when it is absent or not known yet.
+func objectAs[T any](ctx context.Context, v types.Object, diags *diag.Diagnostics) *T {
+	if v.IsNull() || v.IsUnknown() {
+		return nil
+	}
+	var out T
+	diags.Append(v.As(ctx, &out, basetypes.ObjectAsOptions{})...)
+	return &out
+}
+
+// listAs decodes a list of blocks; an element not known yet is T's zero
+// value, whose attributes are all null.
+func listAs[T any](ctx context.Context, v types.List, diags *diag.Diagnostics) []T {
+	if v.IsNull() || v.IsUnknown() {
+		return nil
+	}
+	out := make([]T, len(v.Elements()))
+	for i, e := range v.Elements() {
+		if obj, ok := e.(types.Object); ok {
+			if item := objectAs[T](ctx, obj, diags); item != nil {
+				out[i] = *item
+			}
+		}
+	}
+	return out
+}
+
 // expandSpec builds the spec a model declares. Backend and namespace are
 // taken as they stand: the plan resolves them first.
 func expandSpec(ctx context.Context, m *workerModel) (*worker.Spec, diag.Diagnostics) {
@@ -69,43 +105,43 @@ func expandSpec(ctx context.Context, m *workerModel) (*worker.Spec, diag.Diagnos
 		Backend:       worker.Backend(str(m.Backend)),
 		Namespace:     str(m.Namespace),
 		Image:         str(m.Image),
-		Command:       strList(ctx, m.Command, &diags),
-		Args:          strList(ctx, m.Args, &diags),
-		Env:           strMap(ctx, m.Env, &diags),
+		Command:       strList(m.Command),
+		Args:          strList(m.Args),
+		Env:           strMap(m.Env),
 		WorkingDir:    str(m.WorkingDir),
-		Labels:        strMap(ctx, m.Labels, &diags),
-		Annotations:   strMap(ctx, m.Annotations, &diags),
+		Labels:        strMap(m.Labels),
+		Annotations:   strMap(m.Annotations),
 		RestartPolicy: str(m.RestartPolicy),
 	}
-	if r := m.Resources; r != nil {
+	if r := objectAs[resourcesModel](ctx, m.Resources, &diags); r != nil {
 		s.Resources = &worker.Resources{CPU: str(r.CPU), Memory: str(r.Memory), CPULimit: str(r.CPULimit), MemoryLimit: str(r.MemoryLimit)}
 	}
-	if g := m.GPU; g != nil {
+	if g := objectAs[gpuModel](ctx, m.GPU, &diags); g != nil {
 		s.GPU = &worker.GPU{Count: g.Count.ValueInt64(), Type: str(g.Type)}
 	}
-	for _, v := range m.Volumes {
+	for _, v := range listAs[volumeModel](ctx, m.Volumes, &diags) {
 		vol := worker.Volume{Name: str(v.Name), MountPath: str(v.MountPath), ReadOnly: v.ReadOnly.ValueBool(), SubPath: str(v.SubPath)}
-		if v.Persistent != nil {
-			vol.Persistent = &worker.PersistentSource{ClaimName: str(v.Persistent.ClaimName)}
+		if p := objectAs[persistentModel](ctx, v.Persistent, &diags); p != nil {
+			vol.Persistent = &worker.PersistentSource{ClaimName: str(p.ClaimName)}
 		}
-		if v.Ephemeral != nil {
-			vol.Ephemeral = &worker.EphemeralSource{SizeLimit: str(v.Ephemeral.SizeLimit), Medium: str(v.Ephemeral.Medium)}
+		if e := objectAs[ephemeralModel](ctx, v.Ephemeral, &diags); e != nil {
+			vol.Ephemeral = &worker.EphemeralSource{SizeLimit: str(e.SizeLimit), Medium: str(e.Medium)}
 		}
-		if v.HostPath != nil {
-			vol.HostPath = &worker.HostPathSource{Path: str(v.HostPath.Path), Type: str(v.HostPath.Type)}
+		if h := objectAs[hostPathModel](ctx, v.HostPath, &diags); h != nil {
+			vol.HostPath = &worker.HostPathSource{Path: str(h.Path), Type: str(h.Type)}
 		}
 		s.Volumes = append(s.Volumes, vol)
 	}
-	if sch := m.Scheduling; sch != nil {
+	if sch := objectAs[schedulingModel](ctx, m.Scheduling, &diags); sch != nil {
 		s.Scheduling = expandScheduling(ctx, sch, &diags)
 	}
-	if sec := m.Security; sec != nil {
+	if sec := objectAs[securityModel](ctx, m.Security, &diags); sec != nil {
 		s.Security = &worker.Security{
 			RunAsUser:              int64Ptr(sec.RunAsUser),
 			RunAsGroup:             int64Ptr(sec.RunAsGroup),
 			RunAsNonRoot:           sec.RunAsNonRoot.ValueBool(),
 			ReadOnlyRootFilesystem: sec.ReadOnlyRootFilesystem.ValueBool(),
-			AddCapabilities:        strList(ctx, sec.AddCapabilities, &diags),
+			AddCapabilities:        strList(sec.AddCapabilities),
 		}
 	}
 	return s, diags
@@ -113,43 +149,43 @@ func expandSpec(ctx context.Context, m *workerModel) (*worker.Spec, diag.Diagnos
 
 func expandScheduling(ctx context.Context, m *schedulingModel, diags *diag.Diagnostics) *worker.Scheduling {
 	s := &worker.Scheduling{
-		NodeSelector:      strMap(ctx, m.NodeSelector, diags),
+		NodeSelector:      strMap(m.NodeSelector),
 		PriorityClassName: str(m.PriorityClassName),
 	}
-	for _, na := range m.NodeAffinity {
+	for _, na := range listAs[nodeAffinityModel](ctx, m.NodeAffinity, diags) {
 		term := worker.NodeAffinity{Required: na.Required.ValueBool(), Weight: int32Ptr(na.Weight)}
-		for _, me := range na.MatchExpressions {
+		for _, me := range listAs[matchExpressionModel](ctx, na.MatchExpressions, diags) {
 			term.MatchExpressions = append(term.MatchExpressions, worker.MatchExpression{
-				Key: str(me.Key), Operator: str(me.Operator), Values: strList(ctx, me.Values, diags),
+				Key: str(me.Key), Operator: str(me.Operator), Values: strList(me.Values),
 			})
 		}
 		s.NodeAffinity = append(s.NodeAffinity, term)
 	}
-	expandPodAffinity := func(terms []podAffinityModel) []worker.PodAffinity {
+	expandPodAffinity := func(terms types.List) []worker.PodAffinity {
 		var out []worker.PodAffinity
-		for _, pa := range terms {
+		for _, pa := range listAs[podAffinityModel](ctx, terms, diags) {
 			out = append(out, worker.PodAffinity{
-				Labels:      strMap(ctx, pa.Labels, diags),
+				Labels:      strMap(pa.Labels),
 				TopologyKey: str(pa.TopologyKey),
 				Required:    pa.Required.ValueBool(),
 				Weight:      int32Ptr(pa.Weight),
-				Namespaces:  strList(ctx, pa.Namespaces, diags),
+				Namespaces:  strList(pa.Namespaces),
 			})
 		}
 		return out
 	}
 	s.PodAffinity = expandPodAffinity(m.PodAffinity)
 	s.PodAntiAffinity = expandPodAffinity(m.PodAntiAffinity)
-	for _, t := range m.Tolerations {
+	for _, t := range listAs[tolerationModel](ctx, m.Tolerations, diags) {
 		s.Tolerations = append(s.Tolerations, worker.Toleration{
 			Key: str(t.Key), Operator: str(t.Operator), Value: str(t.Value), Effect: str(t.Effect),
 			TolerationSeconds: int64Ptr(t.TolerationSeconds),
 		})
 	}
-	for _, ts := range m.TopologySpread {
+	for _, ts := range listAs[topologySpreadModel](ctx, m.TopologySpread, diags) {
 		s.TopologySpread = append(s.TopologySpread, worker.TopologySpread{
 			MaxSkew: int32(ts.MaxSkew.ValueInt64()), TopologyKey: str(ts.TopologyKey),
-			WhenUnsatisfiable: str(ts.WhenUnsatisfiable), Labels: strMap(ctx, ts.Labels, diags),
+			WhenUnsatisfiable: str(ts.WhenUnsatisfiable), Labels: strMap(ts.Labels),
 		})
 	}
 	return s

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -61,9 +62,36 @@ func optInt32(p *int32) types.Int64 {
 	return types.Int64Value(int64(*p))
 }
 
-// flattenSpec fills the configuration attributes of m from a spec.
+// objectOf is a block's value: null when v is nil.
+func objectOf[T any](t types.ObjectType, v *T, diags *diag.Diagnostics) types.Object {
+	if v == nil {
+		return types.ObjectNull(t.AttrTypes)
+	}
+	o, d := types.ObjectValueFrom(context.Background(), t.AttrTypes, v)
+	diags.Append(d...)
+	return o
+}
+
+// listOf is a list of blocks' value: empty, never null, as Terraform holds a
+// list block that the configuration leaves out.
+func listOf[T any](t types.ObjectType, items []T, diags *diag.Diagnostics) types.List {
+	if len(items) == 0 {
+		return types.ListValueMust(t, []attr.Value{})
+	}
+	l, d := types.ListValueFrom(context.Background(), t, items)
+	diags.Append(d...)
+	return l
+}
+
+// flattenSpec fills the configuration attributes of m from a spec. State
+// holds known values only: while the provider's gpu_type is not known (a
+// refresh before apply), the built-in catalog names the GPU's vendor.
 func flattenSpec(s *worker.Spec, catalog *worker.Catalog, m *workerModel) diag.Diagnostics {
 	var diags diag.Diagnostics
+	if catalog == nil {
+		catalog = worker.DefaultCatalog()
+	}
+	bt := workerBlockTypes()
 	m.ID = types.StringValue(worker.RefOf(s).ID())
 	m.Name = types.StringValue(s.Name)
 	m.Backend = types.StringValue(string(s.Backend))
@@ -76,35 +104,46 @@ func flattenSpec(s *worker.Spec, catalog *worker.Catalog, m *workerModel) diag.D
 	m.Labels = mapValue(s.Labels, &diags)
 	m.Annotations = mapValue(s.Annotations, &diags)
 	m.RestartPolicy = types.StringValue(s.RestartPolicy)
-	m.Resources = nil
+	var resources *resourcesModel
 	if r := s.Resources; r != nil {
-		m.Resources = &resourcesModel{CPU: quantityValue(r.CPU), Memory: quantityValue(r.Memory), CPULimit: quantityValue(r.CPULimit), MemoryLimit: quantityValue(r.MemoryLimit)}
+		resources = &resourcesModel{CPU: quantityValue(r.CPU), Memory: quantityValue(r.Memory), CPULimit: quantityValue(r.CPULimit), MemoryLimit: quantityValue(r.MemoryLimit)}
 	}
-	m.GPU = nil
+	m.Resources = objectOf(bt.resources, resources, &diags)
+	var gpu *gpuModel
 	if g := s.GPU; g != nil {
-		m.GPU = flattenGPU(g, catalog)
+		gpu = &gpuModel{Count: types.Int64Value(g.Count), Type: gpuTypeValue(g.Type)}
+		gpu.setCatalogFacts(catalog)
 	}
-	m.Volumes = []volumeModel{}
+	m.GPU = objectOf(bt.gpu, gpu, &diags)
+	volumes := make([]volumeModel, 0, len(s.Volumes))
 	for _, v := range s.Volumes {
 		vm := volumeModel{Name: types.StringValue(v.Name), MountPath: types.StringValue(v.MountPath), ReadOnly: types.BoolValue(v.ReadOnly), SubPath: optString(v.SubPath)}
+		var persistent *persistentModel
 		if v.Persistent != nil {
-			vm.Persistent = &persistentModel{ClaimName: types.StringValue(v.Persistent.ClaimName)}
+			persistent = &persistentModel{ClaimName: types.StringValue(v.Persistent.ClaimName)}
 		}
+		var ephemeral *ephemeralModel
 		if v.Ephemeral != nil {
-			vm.Ephemeral = &ephemeralModel{SizeLimit: quantityValue(v.Ephemeral.SizeLimit), Medium: types.StringValue(v.Ephemeral.Medium)}
+			ephemeral = &ephemeralModel{SizeLimit: quantityValue(v.Ephemeral.SizeLimit), Medium: types.StringValue(v.Ephemeral.Medium)}
 		}
+		var hostPath *hostPathModel
 		if v.HostPath != nil {
-			vm.HostPath = &hostPathModel{Path: types.StringValue(v.HostPath.Path), Type: types.StringValue(v.HostPath.Type)}
+			hostPath = &hostPathModel{Path: types.StringValue(v.HostPath.Path), Type: types.StringValue(v.HostPath.Type)}
 		}
-		m.Volumes = append(m.Volumes, vm)
+		vm.Persistent = objectOf(bt.persistent, persistent, &diags)
+		vm.Ephemeral = objectOf(bt.ephemeral, ephemeral, &diags)
+		vm.HostPath = objectOf(bt.hostPath, hostPath, &diags)
+		volumes = append(volumes, vm)
 	}
-	m.Scheduling = nil
+	m.Volumes = listOf(bt.volume, volumes, &diags)
+	var scheduling *schedulingModel
 	if sch := s.Scheduling; sch != nil {
-		m.Scheduling = flattenScheduling(sch, &diags)
+		scheduling = flattenScheduling(sch, bt, &diags)
 	}
-	m.Security = nil
+	m.Scheduling = objectOf(bt.scheduling, scheduling, &diags)
+	var security *securityModel
 	if sec := s.Security; sec != nil {
-		m.Security = &securityModel{
+		security = &securityModel{
 			RunAsUser:              optInt64(sec.RunAsUser),
 			RunAsGroup:             optInt64(sec.RunAsGroup),
 			RunAsNonRoot:           types.BoolValue(sec.RunAsNonRoot),
@@ -112,70 +151,69 @@ func flattenSpec(s *worker.Spec, catalog *worker.Catalog, m *workerModel) diag.D
 			AddCapabilities:        listValue(sec.AddCapabilities, &diags),
 		}
 	}
+	m.Security = objectOf(bt.security, security, &diags)
 	return diags
-}
-
-func flattenGPU(g *worker.GPU, catalog *worker.Catalog) *gpuModel {
-	gm := &gpuModel{Count: types.Int64Value(g.Count), Type: gpuTypeValue(g.Type)}
-	gm.setCatalogFacts(catalog)
-	return gm
 }
 
 // setCatalogFacts sets vendor and resource_name from the catalog entry of
 // the GPU type: null for a name the catalog lacks, unknown while the type
-// is unknown.
+// or the catalog is unknown.
 func (g *gpuModel) setCatalogFacts(catalog *worker.Catalog) {
 	g.Vendor, g.ResourceName = types.StringNull(), types.StringNull()
 	if t, ok := catalog.Lookup(str(g.Type)); ok {
 		g.Vendor, g.ResourceName = types.StringValue(t.Vendor), types.StringValue(t.ResourceName())
-	} else if g.Type.IsUnknown() {
+	} else if g.Type.IsUnknown() || catalog == nil {
 		g.Vendor, g.ResourceName = types.StringUnknown(), types.StringUnknown()
 	}
 }
 
-func flattenScheduling(s *worker.Scheduling, diags *diag.Diagnostics) *schedulingModel {
+func flattenScheduling(s *worker.Scheduling, bt blockTypes, diags *diag.Diagnostics) *schedulingModel {
 	m := &schedulingModel{
 		NodeSelector:      mapValue(s.NodeSelector, diags),
 		PriorityClassName: optString(s.PriorityClassName),
-		NodeAffinity:      []nodeAffinityModel{},
-		PodAffinity:       []podAffinityModel{},
-		PodAntiAffinity:   []podAffinityModel{},
-		Tolerations:       []tolerationModel{},
-		TopologySpread:    []topologySpreadModel{},
 	}
+	nodeAffinity := make([]nodeAffinityModel, 0, len(s.NodeAffinity))
 	for _, na := range s.NodeAffinity {
-		nm := nodeAffinityModel{Required: types.BoolValue(na.Required), Weight: optInt32(na.Weight), MatchExpressions: []matchExpressionModel{}}
+		expressions := make([]matchExpressionModel, 0, len(na.MatchExpressions))
 		for _, me := range na.MatchExpressions {
-			nm.MatchExpressions = append(nm.MatchExpressions, matchExpressionModel{
+			expressions = append(expressions, matchExpressionModel{
 				Key: types.StringValue(me.Key), Operator: types.StringValue(me.Operator), Values: listValue(me.Values, diags),
 			})
 		}
-		m.NodeAffinity = append(m.NodeAffinity, nm)
+		nodeAffinity = append(nodeAffinity, nodeAffinityModel{
+			Required: types.BoolValue(na.Required), Weight: optInt32(na.Weight),
+			MatchExpressions: listOf(bt.matchExpression, expressions, diags),
+		})
 	}
-	flattenPodAffinity := func(terms []worker.PodAffinity) []podAffinityModel {
-		out := []podAffinityModel{}
+	m.NodeAffinity = listOf(bt.nodeAffinity, nodeAffinity, diags)
+	flattenPodAffinity := func(terms []worker.PodAffinity) types.List {
+		out := make([]podAffinityModel, 0, len(terms))
 		for _, pa := range terms {
 			out = append(out, podAffinityModel{
 				Labels: mapValue(pa.Labels, diags), TopologyKey: types.StringValue(pa.TopologyKey),
 				Required: types.BoolValue(pa.Required), Weight: optInt32(pa.Weight), Namespaces: listValue(pa.Namespaces, diags),
 			})
 		}
-		return out
+		return listOf(bt.podAffinity, out, diags)
 	}
 	m.PodAffinity = flattenPodAffinity(s.PodAffinity)
 	m.PodAntiAffinity = flattenPodAffinity(s.PodAntiAffinity)
+	tolerations := make([]tolerationModel, 0, len(s.Tolerations))
 	for _, t := range s.Tolerations {
-		m.Tolerations = append(m.Tolerations, tolerationModel{
+		tolerations = append(tolerations, tolerationModel{
 			Key: optString(t.Key), Operator: types.StringValue(t.Operator), Value: optString(t.Value),
 			Effect: types.StringValue(t.Effect), TolerationSeconds: optInt64(t.TolerationSeconds),
 		})
 	}
+	m.Tolerations = listOf(bt.toleration, tolerations, diags)
+	spreads := make([]topologySpreadModel, 0, len(s.TopologySpread))
 	for _, ts := range s.TopologySpread {
-		m.TopologySpread = append(m.TopologySpread, topologySpreadModel{
+		spreads = append(spreads, topologySpreadModel{
 			MaxSkew: types.Int64Value(int64(ts.MaxSkew)), TopologyKey: types.StringValue(ts.TopologyKey),
 			WhenUnsatisfiable: types.StringValue(ts.WhenUnsatisfiable), Labels: mapValue(ts.Labels, diags),
 		})
 	}
+	m.TopologySpread = listOf(bt.topologySpread, spreads, diags)
 	return m
 }
 

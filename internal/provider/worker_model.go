@@ -1,37 +1,45 @@
 package provider
 
 import (
+	"context"
+	"fmt"
+	"sync"
+
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
-// workerModel is hodei_worker as Terraform holds it.
+// workerModel is hodei_worker as Terraform holds it. Every block is a
+// framework value, not a Go slice or pointer: in a plan a block, a list of
+// blocks or any element of them may be unknown (a dynamic block over a value
+// known only after apply), which a Go value cannot hold.
 type workerModel struct {
-	ID             types.String     `tfsdk:"id"`
-	Name           types.String     `tfsdk:"name"`
-	Backend        types.String     `tfsdk:"backend"`
-	Namespace      types.String     `tfsdk:"namespace"`
-	Image          types.String     `tfsdk:"image"`
-	Command        types.List       `tfsdk:"command"`
-	Args           types.List       `tfsdk:"args"`
-	Env            types.Map        `tfsdk:"env"`
-	WorkingDir     types.String     `tfsdk:"working_dir"`
-	Labels         types.Map        `tfsdk:"labels"`
-	Annotations    types.Map        `tfsdk:"annotations"`
-	RestartPolicy  types.String     `tfsdk:"restart_policy"`
-	Resources      *resourcesModel  `tfsdk:"resources"`
-	GPU            *gpuModel        `tfsdk:"gpu"`
-	Volumes        []volumeModel    `tfsdk:"volume"`
-	Scheduling     *schedulingModel `tfsdk:"scheduling"`
-	Security       *securityModel   `tfsdk:"security"`
-	WaitFor        types.String     `tfsdk:"wait_for"`
-	RecreateOnExit types.Bool       `tfsdk:"recreate_on_exit"`
-	Timeouts       timeouts.Value   `tfsdk:"timeouts"`
-	Status         types.String     `tfsdk:"status"`
-	NodeName       types.String     `tfsdk:"node_name"`
-	IP             types.String     `tfsdk:"ip"`
-	UID            types.String     `tfsdk:"uid"`
-	StartedAt      types.String     `tfsdk:"started_at"`
+	ID             types.String   `tfsdk:"id"`
+	Name           types.String   `tfsdk:"name"`
+	Backend        types.String   `tfsdk:"backend"`
+	Namespace      types.String   `tfsdk:"namespace"`
+	Image          types.String   `tfsdk:"image"`
+	Command        types.List     `tfsdk:"command"`
+	Args           types.List     `tfsdk:"args"`
+	Env            types.Map      `tfsdk:"env"`
+	WorkingDir     types.String   `tfsdk:"working_dir"`
+	Labels         types.Map      `tfsdk:"labels"`
+	Annotations    types.Map      `tfsdk:"annotations"`
+	RestartPolicy  types.String   `tfsdk:"restart_policy"`
+	Resources      types.Object   `tfsdk:"resources"`
+	GPU            types.Object   `tfsdk:"gpu"`
+	Volumes        types.List     `tfsdk:"volume"`
+	Scheduling     types.Object   `tfsdk:"scheduling"`
+	Security       types.Object   `tfsdk:"security"`
+	WaitFor        types.String   `tfsdk:"wait_for"`
+	RecreateOnExit types.Bool     `tfsdk:"recreate_on_exit"`
+	Timeouts       timeouts.Value `tfsdk:"timeouts"`
+	Status         types.String   `tfsdk:"status"`
+	NodeName       types.String   `tfsdk:"node_name"`
+	IP             types.String   `tfsdk:"ip"`
+	UID            types.String   `tfsdk:"uid"`
+	StartedAt      types.String   `tfsdk:"started_at"`
 }
 
 type resourcesModel struct {
@@ -49,13 +57,13 @@ type gpuModel struct {
 }
 
 type volumeModel struct {
-	Name       types.String     `tfsdk:"name"`
-	MountPath  types.String     `tfsdk:"mount_path"`
-	ReadOnly   types.Bool       `tfsdk:"read_only"`
-	SubPath    types.String     `tfsdk:"sub_path"`
-	Persistent *persistentModel `tfsdk:"persistent"`
-	Ephemeral  *ephemeralModel  `tfsdk:"ephemeral"`
-	HostPath   *hostPathModel   `tfsdk:"host_path"`
+	Name       types.String `tfsdk:"name"`
+	MountPath  types.String `tfsdk:"mount_path"`
+	ReadOnly   types.Bool   `tfsdk:"read_only"`
+	SubPath    types.String `tfsdk:"sub_path"`
+	Persistent types.Object `tfsdk:"persistent"`
+	Ephemeral  types.Object `tfsdk:"ephemeral"`
+	HostPath   types.Object `tfsdk:"host_path"`
 }
 
 type persistentModel struct {
@@ -73,19 +81,19 @@ type hostPathModel struct {
 }
 
 type schedulingModel struct {
-	NodeSelector      types.Map             `tfsdk:"node_selector"`
-	PriorityClassName types.String          `tfsdk:"priority_class_name"`
-	NodeAffinity      []nodeAffinityModel   `tfsdk:"node_affinity"`
-	PodAffinity       []podAffinityModel    `tfsdk:"pod_affinity"`
-	PodAntiAffinity   []podAffinityModel    `tfsdk:"pod_anti_affinity"`
-	Tolerations       []tolerationModel     `tfsdk:"toleration"`
-	TopologySpread    []topologySpreadModel `tfsdk:"topology_spread"`
+	NodeSelector      types.Map    `tfsdk:"node_selector"`
+	PriorityClassName types.String `tfsdk:"priority_class_name"`
+	NodeAffinity      types.List   `tfsdk:"node_affinity"`
+	PodAffinity       types.List   `tfsdk:"pod_affinity"`
+	PodAntiAffinity   types.List   `tfsdk:"pod_anti_affinity"`
+	Tolerations       types.List   `tfsdk:"toleration"`
+	TopologySpread    types.List   `tfsdk:"topology_spread"`
 }
 
 type nodeAffinityModel struct {
-	Required         types.Bool             `tfsdk:"required"`
-	Weight           types.Int64            `tfsdk:"weight"`
-	MatchExpressions []matchExpressionModel `tfsdk:"match_expression"`
+	Required         types.Bool  `tfsdk:"required"`
+	Weight           types.Int64 `tfsdk:"weight"`
+	MatchExpressions types.List  `tfsdk:"match_expression"`
 }
 
 type matchExpressionModel struct {
@@ -124,3 +132,41 @@ type securityModel struct {
 	ReadOnlyRootFilesystem types.Bool  `tfsdk:"read_only_root_filesystem"`
 	AddCapabilities        types.List  `tfsdk:"add_capabilities"`
 }
+
+// blockTypes are the object types of the resource's blocks, read from its
+// schema (custom types included) once, so that flattening builds values
+// of exactly the schema's types without restating them.
+type blockTypes struct {
+	resources, gpu, volume, persistent, ephemeral, hostPath types.ObjectType
+	scheduling, nodeAffinity, matchExpression, podAffinity  types.ObjectType
+	toleration, topologySpread, security                    types.ObjectType
+}
+
+var workerBlockTypes = sync.OnceValue(func() blockTypes {
+	s := workerSchema(context.Background())
+	at := func(p path.Path) types.ObjectType {
+		t, diags := s.TypeAtPath(context.Background(), p)
+		obj, ok := t.(types.ObjectType)
+		if diags.HasError() || !ok {
+			panic(fmt.Sprintf("schema has no block at %s: %v", p, diags))
+		}
+		return obj
+	}
+	volume := path.Root("volume").AtListIndex(0)
+	scheduling := path.Root("scheduling")
+	return blockTypes{
+		resources:       at(path.Root("resources")),
+		gpu:             at(path.Root("gpu")),
+		volume:          at(volume),
+		persistent:      at(volume.AtName("persistent")),
+		ephemeral:       at(volume.AtName("ephemeral")),
+		hostPath:        at(volume.AtName("host_path")),
+		scheduling:      at(scheduling),
+		nodeAffinity:    at(scheduling.AtName("node_affinity").AtListIndex(0)),
+		matchExpression: at(scheduling.AtName("node_affinity").AtListIndex(0).AtName("match_expression").AtListIndex(0)),
+		podAffinity:     at(scheduling.AtName("pod_affinity").AtListIndex(0)),
+		toleration:      at(scheduling.AtName("toleration").AtListIndex(0)),
+		topologySpread:  at(scheduling.AtName("topology_spread").AtListIndex(0)),
+		security:        at(path.Root("security")),
+	}
+})

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/backend/docker"
@@ -28,7 +29,8 @@ const (
 
 var (
 	_ resource.ResourceWithConfigure   = &workerResource{}
-	_ resource.ResourceWithModifyPlan  = &workerResource{}
+	_ resource.ResourceWithModifyPlan     = &workerResource{}
+	_ resource.ResourceWithValidateConfig = &workerResource{}
 	_ resource.ResourceWithImportState = &workerResource{}
 )
 
@@ -58,9 +60,31 @@ func (r *workerResource) Configure(_ context.Context, req resource.ConfigureRequ
 	r.data = data
 }
 
+// ValidateConfig checks every rule that the configuration alone decides, so
+// that `terraform validate` reports them with no provider configuration,
+// credentials or engine. Values not known yet are checked when they are
+// (Terraform validates again before the final plan).
+func (r *workerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var config workerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	spec, diags := expandSpec(ctx, &config)
+	resp.Diagnostics.Append(diags...)
+	spec.FillDefaults()
+	unknown := unknownPaths(req.Config.Raw)
+	if _, err := worker.ResolveBackend(string(spec.Backend), spec.Labels, ""); err != nil && !unknown.cover(worker.Path{"labels"}) && !unknown.cover(worker.Path{"backend"}) {
+		resp.Diagnostics.AddAttributeError(path.Root("backend"), "Conflicting backend selection", err.Error())
+	}
+	reportProblems(&resp.Diagnostics, worker.Validate(spec, worker.Policy{}), unknown)
+}
+
 // ModifyPlan resolves what the plan can know (backend, namespace, id, GPU
-// vendor), validates the whole spec before any API call, and decides per
-// backend what changes in place and what replaces.
+// vendor) and checks what needs the provider's configuration: the GPU
+// catalog, the host path allowlist and what each backend can honour.
+// Replacement is the schema's plan modifiers' but for the resolved backend
+// and namespace and an exited worker.
 func (r *workerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return
@@ -76,17 +100,17 @@ func (r *workerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	}
 	spec, diags := expandSpec(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
-	problems := worker.Validate(spec, r.data.policy())
-	switch spec.Backend {
-	case worker.BackendDocker:
-		problems = append(problems, docker.Check(spec, r.data.catalog)...)
-	case worker.BackendKubernetes:
-		problems = append(problems, kubernetes.Check(spec, r.data.kubernetesOptions())...)
-	}
-	for _, p := range problems {
-		if !isUnknown(ctx, req, p.Path) {
-			addProblem(&resp.Diagnostics, p)
+	// With a provider setting not known yet, these rules run at the final
+	// plan, when it is.
+	if r.data.settingsKnown {
+		problems := worker.CheckPolicy(spec, r.data.policy())
+		switch spec.Backend {
+		case worker.BackendDocker:
+			problems = append(problems, docker.Check(spec, r.data.catalog)...)
+		case worker.BackendKubernetes:
+			problems = append(problems, kubernetes.Check(spec, r.data.kubernetesOptions())...)
 		}
+		reportProblems(&resp.Diagnostics, problems, unknownPaths(req.Config.Raw))
 	}
 	if resp.Diagnostics.HasError() {
 		return
@@ -97,20 +121,48 @@ func (r *workerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		if resp.Diagnostics.HasError() {
 			return
 		}
-		r.planChanges(ctx, &state, spec, &plan, resp)
+		planObservedFacts(ctx, req.State, &state, &plan, resp)
+		return
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
+// planObservedFacts plans the computed facts of a worker that exists. A
+// worker that nothing changes keeps them; the framework marked them unknown
+// before the plan modifiers found a respelling to be no change. A worker
+// that changes in place gets them from the read after its update, so they
+// are unknown, but for its uid, which an in-place update keeps.
+func planObservedFacts(ctx context.Context, prior tfsdk.State, state, plan *workerModel, resp *resource.ModifyPlanResponse) {
+	replace := planReplacements(ctx, state, plan, resp)
+	plan.Status, plan.NodeName, plan.IP, plan.StartedAt = state.Status, state.NodeName, state.IP, state.StartedAt
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+	if !replace && resp.Plan.Raw.Equal(prior.Raw) {
+		return
+	}
+	plan.Status, plan.NodeName, plan.IP, plan.StartedAt = types.StringUnknown(), types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
 // resolvePlan fills the attributes the configuration leaves to the provider.
+// What depends on a value not known yet, in the configuration or in the
+// provider's settings, is planned as unknown.
 func (r *workerResource) resolvePlan(ctx context.Context, req resource.ModifyPlanRequest, plan *workerModel, diags *diag.Diagnostics) {
 	var configBackend, configNamespace types.String
 	diags.Append(req.Config.GetAttribute(ctx, path.Root("backend"), &configBackend)...)
 	diags.Append(req.Config.GetAttribute(ctx, path.Root("namespace"), &configNamespace)...)
-	if configBackend.IsUnknown() || plan.Labels.IsUnknown() {
+	if gpu := objectAs[gpuModel](ctx, plan.GPU, diags); gpu != nil {
+		gpu.setCatalogFacts(r.data.catalog)
+		plan.GPU = objectOf(workerBlockTypes().gpu, gpu, diags)
+	}
+	label, labelKnown := backendLabel(plan.Labels)
+	if configBackend.IsUnknown() || !labelKnown || configBackend.IsNull() && label == "" && r.data.defaultBackend == "" {
+		plan.Backend, plan.ID = types.StringUnknown(), types.StringUnknown()
+		if configNamespace.IsNull() {
+			plan.Namespace = types.StringUnknown()
+		}
 		return
 	}
-	backend, err := worker.ResolveBackend(str(configBackend), strMap(ctx, plan.Labels, diags), r.data.defaultBackend)
+	backend, err := worker.ResolveBackend(str(configBackend), map[string]string{worker.LabelProvider: label}, r.data.defaultBackend)
 	if err != nil {
 		diags.AddAttributeError(path.Root("backend"), "Conflicting backend selection", err.Error())
 		return
@@ -119,53 +171,106 @@ func (r *workerResource) resolvePlan(ctx context.Context, req resource.ModifyPla
 	switch {
 	case !configNamespace.IsNull():
 		plan.Namespace = configNamespace
+	case backend == worker.BackendKubernetes && r.data.namespace == "":
+		plan.Namespace = types.StringUnknown()
 	case backend == worker.BackendKubernetes:
 		plan.Namespace = types.StringValue(r.data.namespace)
 	default:
 		plan.Namespace = types.StringNull()
 	}
-	if plan.GPU != nil {
-		plan.GPU.setCatalogFacts(r.data.catalog)
-	}
+	plan.ID = types.StringUnknown()
 	if !plan.Name.IsUnknown() && !plan.Namespace.IsUnknown() {
 		plan.ID = types.StringValue(worker.Ref{Backend: backend, Namespace: str(plan.Namespace), Name: str(plan.Name)}.ID())
 	}
 }
 
-// planChanges marks what forces replacement and keeps the computed facts of
-// a worker that is not replaced.
-func (r *workerResource) planChanges(ctx context.Context, state *workerModel, planned *worker.Spec, plan *workerModel, resp *resource.ModifyPlanResponse) {
-	old, diags := expandSpec(ctx, state)
-	resp.Diagnostics.Append(diags...)
+// backendLabel is the value of the hodei.io/provider label, and whether
+// the plan knows it.
+func backendLabel(labels types.Map) (string, bool) {
+	if labels.IsUnknown() {
+		return "", false
+	}
+	v, ok := labels.Elements()[worker.LabelProvider].(types.String)
+	if !ok {
+		return "", true
+	}
+	return str(v), !v.IsUnknown()
+}
+
+// planReplacements replaces a worker whose resolved backend or namespace
+// changes (a provider default the schema cannot see) or that exited, and
+// tells whether it does.
+func planReplacements(ctx context.Context, state, plan *workerModel, resp *resource.ModifyPlanResponse) bool {
 	replace := false
-	for _, c := range worker.Changes(old, planned) {
-		if !c.InPlace {
+	for attribute, values := range map[string][2]types.String{
+		"backend":   {state.Backend, plan.Backend},
+		"namespace": {state.Namespace, plan.Namespace},
+	} {
+		if !values[1].IsUnknown() && !values[0].Equal(values[1]) {
+			resp.RequiresReplace.Append(path.Root(attribute))
 			replace = true
-			resp.RequiresReplace.Append(path.Root(c.Attribute))
 		}
 	}
 	if worker.Status(str(state.Status)).Exited() && plan.RecreateOnExit.ValueBool() {
-		replace = true
 		resp.RequiresReplace.Append(path.Root("status"))
 		tflog.Info(ctx, "worker exited; planning its replacement", map[string]any{"id": str(state.ID), "status": str(state.Status)})
+		replace = true
 	}
-	keepPriorSpelling(state, plan)
-	if replace {
-		plan.Status, plan.NodeName, plan.IP = types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
-		plan.UID, plan.StartedAt = types.StringUnknown(), types.StringUnknown()
-		return
-	}
-	plan.Status, plan.NodeName, plan.IP, plan.UID, plan.StartedAt = state.Status, state.NodeName, state.IP, state.UID, state.StartedAt
+	return replace
 }
 
-// isUnknown tells whether a problem is about a value the plan does not know
-// yet; such a value is checked again when it is known.
-func isUnknown(ctx context.Context, req resource.ModifyPlanRequest, p worker.Path) bool {
-	var v attr.Value
-	if diags := req.Plan.GetAttribute(ctx, toPath(p), &v); diags.HasError() || v == nil {
-		return false
+// reportProblems adds the problems that are not about a value the
+// configuration does not know yet.
+func reportProblems(diags *diag.Diagnostics, problems worker.Problems, unknown unknownSet) {
+	for _, p := range problems {
+		if !unknown.cover(p.Path) {
+			addProblem(diags, p)
+		}
 	}
-	return v.IsUnknown()
+}
+
+// unknownSet holds the paths of the values a configuration does not know yet.
+type unknownSet []worker.Path
+
+// unknownPaths lists the unknown values of a configuration or plan.
+func unknownPaths(v tftypes.Value) unknownSet {
+	var out unknownSet
+	_ = tftypes.Walk(v, func(p *tftypes.AttributePath, v tftypes.Value) (bool, error) {
+		if v.IsKnown() {
+			return true, nil
+		}
+		var wp worker.Path
+		for _, step := range p.Steps() {
+			switch s := step.(type) {
+			case tftypes.AttributeName:
+				wp = append(wp, string(s))
+			case tftypes.ElementKeyInt:
+				wp = append(wp, int(s))
+			case tftypes.ElementKeyString:
+				wp = append(wp, string(s))
+			}
+		}
+		out = append(out, wp)
+		return false, nil
+	})
+	return out
+}
+
+// cover tells whether a problem at p may be about an unknown value: one at
+// p, above it (a block not known yet) or below it (an element of a list or
+// map, a block inside a volume).
+func (u unknownSet) cover(p worker.Path) bool {
+	for _, q := range u {
+		n := min(len(p), len(q))
+		same := true
+		for i := 0; i < n && same; i++ {
+			same = fmt.Sprint(p[i]) == fmt.Sprint(q[i])
+		}
+		if same {
+			return true
+		}
+	}
+	return false
 }
 
 func toPath(p worker.Path) path.Path {
@@ -298,25 +403,29 @@ func (r *workerResource) Update(ctx context.Context, req resource.UpdateRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	// The plan carries the observed facts of state (planChanges): an update
-	// never replaces.
-	if len(worker.Changes(old, spec)) > 0 {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		drv, err := r.data.driver(ctx, spec.Backend)
-		if err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("backend"), "Backend unreachable", err.Error())
-			return
-		}
-		obs, err := drv.Update(ctx, spec)
-		if err != nil {
-			backendError(&resp.Diagnostics, fmt.Sprintf("Updating worker %q failed", spec.Name), err)
-			return
-		}
-		if obs != nil {
-			flattenObserved(obs, &plan)
-		}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	drv, err := r.data.driver(ctx, spec.Backend)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("backend"), "Backend unreachable", err.Error())
+		return
 	}
+	// The computed facts come from the object as it is after the update, not
+	// from the plan; a change of state-only attributes reads it too.
+	var obs *worker.Observed
+	if len(worker.Changes(old, spec)) > 0 {
+		obs, err = drv.Update(ctx, spec)
+	} else {
+		obs, err = drv.Read(ctx, worker.RefOf(spec))
+	}
+	if err == nil && obs == nil {
+		err = fmt.Errorf("%s is gone; a refresh will plan to create it again", worker.RefOf(spec).ID())
+	}
+	if err != nil {
+		backendError(&resp.Diagnostics, fmt.Sprintf("Updating worker %q failed", spec.Name), err)
+		return
+	}
+	flattenObserved(obs, &plan)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -349,28 +458,4 @@ func (r *workerResource) ImportState(ctx context.Context, req resource.ImportSta
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), ref.ID())...)
-}
-
-// keepPriorSpelling shows a respelled quantity or GPU type as no change even
-// when something else in its block does change.
-func keepPriorSpelling(state, plan *workerModel) {
-	keep := func(prior *semanticStringValue, planned *semanticStringValue) {
-		if eq, _ := prior.StringSemanticEquals(context.Background(), *planned); eq {
-			*planned = *prior
-		}
-	}
-	if state.Resources != nil && plan.Resources != nil {
-		keep(&state.Resources.CPU, &plan.Resources.CPU)
-		keep(&state.Resources.Memory, &plan.Resources.Memory)
-		keep(&state.Resources.CPULimit, &plan.Resources.CPULimit)
-		keep(&state.Resources.MemoryLimit, &plan.Resources.MemoryLimit)
-	}
-	if state.GPU != nil && plan.GPU != nil {
-		keep(&state.GPU.Type, &plan.GPU.Type)
-	}
-	for i := range plan.Volumes {
-		if i < len(state.Volumes) && state.Volumes[i].Ephemeral != nil && plan.Volumes[i].Ephemeral != nil {
-			keep(&state.Volumes[i].Ephemeral.SizeLimit, &plan.Volumes[i].Ephemeral.SizeLimit)
-		}
-	}
 }

@@ -13,7 +13,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -32,6 +36,9 @@ func enumDoc(values []string) string {
 	return "One of " + strings.Join(quoted, ", ") + "."
 }
 
+// replacesDoc describes the blocks whose every change replaces the worker.
+const replacesDoc = "Any change in meaning replaces the worker; a respelled quantity or GPU type is no change."
+
 func nonEmpty() []validator.String {
 	return []validator.String{stringvalidator.LengthAtLeast(1)}
 }
@@ -45,9 +52,11 @@ func workerSchema(ctx context.Context) schema.Schema {
 			"id": schema.StringAttribute{
 				Computed:            true,
 				MarkdownDescription: "`kubernetes/<namespace>/<name>` or `docker/<name>`.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"name": schema.StringAttribute{
 				Required:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				MarkdownDescription: "Name of the pod or container: a DNS-1123 label (lower case letters, digits and `-`, at most 63 characters).",
 			},
 			"backend": schema.StringAttribute{
@@ -55,49 +64,59 @@ func workerSchema(ctx context.Context) schema.Schema {
 				Computed: true,
 				MarkdownDescription: "Where the worker runs. " + enumDoc(worker.Backends) + " When unset: the label `hodei.io/provider`, " +
 					"else the provider's `default_backend`, else `\"docker\"`. An attribute and a label that disagree are an error. Changing it replaces the worker.",
-				Validators: oneOf(worker.Backends),
+				Validators:    oneOf(worker.Backends),
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplaceIfConfigured()},
 			},
 			"namespace": schema.StringAttribute{
 				Optional:            true,
 				Computed:            true,
-				MarkdownDescription: "Kubernetes namespace; defaults to the provider's `kubernetes.namespace`, else `\"default\"`. Ignored, with a warning, on Docker.",
+				MarkdownDescription: "Kubernetes namespace; defaults to the provider's `kubernetes.namespace`, else `\"default\"`. Ignored, with a warning, on Docker. Changing it replaces the worker.",
 				Validators:          nonEmpty(),
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplaceIfConfigured()},
 			},
 			"image": schema.StringAttribute{
 				Required:            true,
 				MarkdownDescription: "Container image reference. On Docker a local image is used, else it is pulled.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"command": schema.ListAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Replaces the image's ENTRYPOINT on both backends.",
+				PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
 			},
 			"args": schema.ListAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Replaces the image's CMD on both backends.",
+				PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
 			},
 			"env": schema.MapAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "Environment variables; keys must be valid variable names (letters, digits, `_`, `-`, `.`, not starting with a digit).",
+				PlanModifiers:       []planmodifier.Map{mapplanmodifier.RequiresReplace()},
 			},
 			"working_dir": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "Absolute working directory of the process.",
 				Validators:          nonEmpty(),
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"labels": schema.MapAttribute{
 				ElementType: types.StringType,
 				Optional:    true,
 				MarkdownDescription: "Labels of the pod or container (Kubernetes label syntax on both backends). " +
-					"In place on Kubernetes; replaces on Docker. The provider's own labels are added and never shown.",
+					"In place on Kubernetes; replaces on Docker. The provider's own labels are added and never shown; labels that others add to the pod are left alone and never shown.",
+				PlanModifiers: []planmodifier.Map{mapReplacedPerContract("labels",
+					"Replaces the worker on Docker, and on Kubernetes when a `topology_spread` without `labels` counts the worker's own labels; in place otherwise.")},
 			},
 			"annotations": schema.MapAttribute{
 				ElementType: types.StringType,
 				Optional:    true,
 				MarkdownDescription: "Annotations of the pod. On Docker, which has none, they are kept in the worker's canonical-spec label. " +
-					"In place on Kubernetes; replaces on Docker.",
+					"In place on Kubernetes; replaces on Docker. Annotations that others add to the pod are left alone and never shown.",
+				PlanModifiers: []planmodifier.Map{mapReplacedPerContract("annotations", "Replaces the worker on Docker; in place on Kubernetes.")},
 			},
 			"restart_policy": schema.StringAttribute{
 				Optional: true,
@@ -105,7 +124,8 @@ func workerSchema(ctx context.Context) schema.Schema {
 				Default:  stringdefault.StaticString(worker.DefaultRestart),
 				MarkdownDescription: enumDoc(worker.RestartPolicies) + " Default `\"Always\"`. On Docker: `unless-stopped`, `on-failure`, `no` " +
 					"(`unless-stopped` so that a container stopped by hand stays stopped and is planned for replacement).",
-				Validators: oneOf(worker.RestartPolicies),
+				Validators:    oneOf(worker.RestartPolicies),
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"wait_for": schema.StringAttribute{
 				Optional: true,
@@ -135,7 +155,8 @@ func workerSchema(ctx context.Context) schema.Schema {
 			},
 			"uid": schema.StringAttribute{
 				Computed:            true,
-				MarkdownDescription: "The pod UID or the container ID: it changes exactly when the worker is replaced.",
+				MarkdownDescription: "The pod UID or the container ID: it changes exactly when the worker is replaced. Update and delete act only on the object with this identity.",
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"started_at": schema.StringAttribute{
 				Computed:            true,
@@ -162,6 +183,7 @@ func quantityAttribute(doc, example string) schema.StringAttribute {
 	return schema.StringAttribute{
 		Optional:            true,
 		CustomType:          quantityType,
+		PlanModifiers:       []planmodifier.String{keepEquivalentPrior{kindQuantity}},
 		MarkdownDescription: doc + " A Kubernetes quantity, compared by value (" + example + ").",
 	}
 }
@@ -175,6 +197,8 @@ func resourcesBlock() schema.Block {
 	return schema.SingleNestedBlock{
 		MarkdownDescription: "CPU and memory. Replaces on Kubernetes; updated in place on Docker " +
 			"(cpu → CPU shares, cpu_limit → NanoCPUs, memory → memory reservation, memory_limit → memory limit without swap).",
+		PlanModifiers: []planmodifier.Object{objectReplacedPerContract("resources",
+			"Replaces the worker on Kubernetes, and on Docker when a request or limit is removed; in place on Docker otherwise. A respelled quantity is no change.")},
 		Attributes: map[string]schema.Attribute{
 			"cpu":          quantityAttribute("CPU request.", cpuExample),
 			"memory":       quantityAttribute("Memory request.", memoryExample),
@@ -189,17 +213,19 @@ func gpuBlock() schema.Block {
 		MarkdownDescription: "GPUs from the catalog. On Kubernetes: requests = limits of the vendor's resource, a node selector " +
 			"`<gpu_node_label_key>=<node label>` and a toleration `<resource> Exists NoSchedule`. On Docker: an NVIDIA device request, " +
 			"or the AMD (`/dev/kfd`, `/dev/dri`, group `video`) and Intel (`/dev/dri`) devices.",
+		PlanModifiers: []planmodifier.Object{objectReplacedPerContract("gpu", replacesDoc)},
 		Attributes: map[string]schema.Attribute{
 			"count": schema.Int64Attribute{
 				Optional:            true,
 				Computed:            true,
-				Default:             int64default.StaticInt64(1),
+				Default:             int64default.StaticInt64(worker.DefaultGPUCount),
 				MarkdownDescription: fmt.Sprintf("Number of GPUs, 1..%d. Default 1.", worker.MaxGPUCount),
 				Validators:          []validator.Int64{int64validator.Between(1, worker.MaxGPUCount)},
 			},
 			"type": schema.StringAttribute{
-				Optional:   true,
-				CustomType: gpuTypeType,
+				Optional:      true,
+				CustomType:    gpuTypeType,
+				PlanModifiers: []planmodifier.String{keepEquivalentPrior{kindGPUType}},
 				MarkdownDescription: "Catalog name in any case: `v100`, `t4`, `a100`, `h100`, `mi100`, `mi200`, `intel-xe`, " +
 					"or a `gpu_type` of the provider. Required in the block. An unknown name is a plan error that suggests the nearest.",
 			},
@@ -218,6 +244,7 @@ func gpuBlock() schema.Block {
 func volumeBlock() schema.Block {
 	return schema.ListNestedBlock{
 		MarkdownDescription: "A volume mounted into the worker. Give exactly one of `persistent`, `ephemeral` or `host_path`.",
+		PlanModifiers:       []planmodifier.List{listReplacedPerContract("volume", replacesDoc)},
 		NestedObject: schema.NestedBlockObject{
 			Attributes: map[string]schema.Attribute{
 				"name": schema.StringAttribute{
@@ -324,6 +351,7 @@ func schedulingBlock() schema.Block {
 	return schema.SingleNestedBlock{
 		MarkdownDescription: "Where the worker may and should run; maps one to one onto the pod's nodeSelector, affinity, tolerations, " +
 			"topologySpreadConstraints and priorityClassName. Docker ignores it, with a warning that names each setting.",
+		PlanModifiers: []planmodifier.Object{objectReplacedPerContract("scheduling", replacesDoc)},
 		Attributes: map[string]schema.Attribute{
 			"node_selector": schema.MapAttribute{
 				ElementType:         types.StringType,
@@ -371,7 +399,7 @@ func schedulingBlock() schema.Block {
 					Attributes: map[string]schema.Attribute{
 						"key": schema.StringAttribute{Optional: true, MarkdownDescription: "Taint key; empty with `Exists` matches every taint.", Validators: nonEmpty()},
 						"operator": schema.StringAttribute{
-							Optional: true, Computed: true, Default: stringdefault.StaticString("Equal"),
+							Optional: true, Computed: true, Default: stringdefault.StaticString(worker.DefaultTolerationOperator),
 							MarkdownDescription: enumDoc(worker.TolerationOperators) + " Default `\"Equal\"`.",
 							Validators:          oneOf(worker.TolerationOperators),
 						},
@@ -390,13 +418,13 @@ func schedulingBlock() schema.Block {
 				NestedObject: schema.NestedBlockObject{
 					Attributes: map[string]schema.Attribute{
 						"max_skew": schema.Int64Attribute{
-							Optional: true, Computed: true, Default: int64default.StaticInt64(1),
+							Optional: true, Computed: true, Default: int64default.StaticInt64(worker.DefaultMaxSkew),
 							MarkdownDescription: "Largest allowed difference between two domains. Default 1.",
 							Validators:          []validator.Int64{int64validator.Between(1, math.MaxInt32)},
 						},
 						"topology_key": schema.StringAttribute{Required: true, MarkdownDescription: "Node label that defines the domains, e.g. `topology.kubernetes.io/zone`."},
 						"when_unsatisfiable": schema.StringAttribute{
-							Optional: true, Computed: true, Default: stringdefault.StaticString("DoNotSchedule"),
+							Optional: true, Computed: true, Default: stringdefault.StaticString(worker.DefaultWhenUnsatisfiable),
 							MarkdownDescription: enumDoc(worker.WhenUnsatisfiable) + " Default `\"DoNotSchedule\"`.",
 							Validators:          oneOf(worker.WhenUnsatisfiable),
 						},
@@ -415,6 +443,7 @@ func securityBlock() schema.Block {
 	return schema.SingleNestedBlock{
 		MarkdownDescription: "Process identity and privileges. Always: no privilege escalation, every capability dropped but `add_capabilities`, " +
 			"and RuntimeDefault seccomp — the `baseline` Pod Security Standard, and `restricted` with `run_as_non_root`.",
+		PlanModifiers: []planmodifier.Object{objectReplacedPerContract("security", replacesDoc)},
 		Attributes: map[string]schema.Attribute{
 			"run_as_user":               schema.Int64Attribute{Optional: true, MarkdownDescription: "UID of the process."},
 			"run_as_group":              schema.Int64Attribute{Optional: true, MarkdownDescription: "GID of the process (on Docker only together with `run_as_user`)."},

@@ -75,8 +75,12 @@ func DefaultCatalog() *Catalog {
 	return c
 }
 
-// Lookup finds a type by name in any case.
+// Lookup finds a type by name in any case. A nil catalog, one not known
+// yet, has no entries.
 func (c *Catalog) Lookup(name string) (GPUType, bool) {
+	if c == nil {
+		return GPUType{}, false
+	}
 	t, ok := c.types[strings.ToLower(name)]
 	return t, ok
 }

@@ -28,6 +28,11 @@ const (
 	ContainerName       = "worker"
 	DefaultNamespace    = "default"
 	DefaultGPUNodeLabel = "accelerator"
+
+	DefaultGPUCount           = 1
+	DefaultTolerationOperator = "Equal"
+	DefaultMaxSkew            = 1
+	DefaultWhenUnsatisfiable  = "DoNotSchedule"
 )
 
 // Enumerations accepted by the spec.
@@ -165,6 +170,39 @@ type Security struct {
 	RunAsNonRoot           bool     `json:"run_as_non_root,omitempty"`
 	ReadOnlyRootFilesystem bool     `json:"read_only_root_filesystem,omitempty"`
 	AddCapabilities        []string `json:"add_capabilities"`
+}
+
+// FillDefaults gives every unset value that has a default its default, as
+// the plan does: a configuration checked before planning (terraform
+// validate) then means what it will mean at plan.
+func (s *Spec) FillDefaults() {
+	orDefault := func(v *string, def string) {
+		if *v == "" {
+			*v = def
+		}
+	}
+	orDefault(&s.RestartPolicy, DefaultRestart)
+	if s.GPU != nil && s.GPU.Count == 0 {
+		s.GPU.Count = DefaultGPUCount
+	}
+	if s.Scheduling == nil {
+		return
+	}
+	for _, terms := range [][]PodAffinity{s.Scheduling.PodAffinity, s.Scheduling.PodAntiAffinity} {
+		for i := range terms {
+			orDefault(&terms[i].TopologyKey, DefaultTopologyKey)
+		}
+	}
+	for i := range s.Scheduling.Tolerations {
+		orDefault(&s.Scheduling.Tolerations[i].Operator, DefaultTolerationOperator)
+	}
+	for i := range s.Scheduling.TopologySpread {
+		ts := &s.Scheduling.TopologySpread[i]
+		orDefault(&ts.WhenUnsatisfiable, DefaultWhenUnsatisfiable)
+		if ts.MaxSkew == 0 {
+			ts.MaxSkew = DefaultMaxSkew
+		}
+	}
 }
 
 // OwnershipLabels are the labels that mark an object as this worker's.

@@ -40,15 +40,14 @@ func ResolveBackend(attribute string, labels map[string]string, providerDefault 
 	return BackendDocker, nil
 }
 
-// Validate checks a spec against the contract. Empty optional values are
-// treated as unset.
+// Validate checks a spec against the contract: every rule that the
+// configuration alone decides, then CheckPolicy's. Empty optional values
+// are treated as unset, and so is an empty backend, which the provider
+// resolves at plan.
 func Validate(s *Spec, policy Policy) Problems {
 	var ps Problems
-	if policy.Catalog == nil {
-		policy.Catalog = DefaultCatalog()
-	}
 	checkDNSLabel(&ps, Path{"name"}, s.Name, "name")
-	if !slices.Contains(Backends, string(s.Backend)) {
+	if s.Backend != "" && !slices.Contains(Backends, string(s.Backend)) {
 		ps.errorf(Path{"backend"}, "Invalid backend", "%q is not one of %s.", s.Backend, quoteList(Backends))
 	}
 	if s.Namespace != "" {
@@ -73,10 +72,28 @@ func Validate(s *Spec, policy Policy) Problems {
 	}
 	checkOneOf(&ps, Path{"restart_policy"}, s.RestartPolicy, RestartPolicies)
 	checkResources(&ps, s.Resources)
-	checkGPU(&ps, s.GPU, policy.Catalog)
-	checkVolumes(&ps, s.Volumes, policy.HostPathAllowlist)
+	checkGPU(&ps, s.GPU)
+	checkVolumes(&ps, s.Volumes)
 	checkScheduling(&ps, s.Scheduling)
 	checkSecurity(&ps, s.Security)
+	return append(ps, CheckPolicy(s, policy)...)
+}
+
+// CheckPolicy checks what the provider's configuration decides: that the GPU
+// type is in the catalog and host paths lie within the allowlist. A nil
+// catalog (not known yet) and an empty allowlist check nothing.
+func CheckPolicy(s *Spec, policy Policy) Problems {
+	var ps Problems
+	if g := s.GPU; g != nil && g.Type != "" && policy.Catalog != nil {
+		if _, ok := policy.Catalog.Lookup(g.Type); !ok {
+			ps.errorf(Path{"gpu", "type"}, "Unknown GPU type", "%s.", policy.Catalog.UnknownTypeError(g.Type))
+		}
+	}
+	for i, v := range s.Volumes {
+		if v.HostPath != nil && path.IsAbs(v.HostPath.Path) && path.Clean(v.HostPath.Path) == v.HostPath.Path {
+			checkAllowed(&ps, Path{"volume", i, "host_path", "path"}, v.HostPath.Path, policy.HostPathAllowlist)
+		}
+	}
 	return ps
 }
 
@@ -176,7 +193,7 @@ func checkResources(ps *Problems, r *Resources) {
 	}
 }
 
-func checkGPU(ps *Problems, g *GPU, catalog *Catalog) {
+func checkGPU(ps *Problems, g *GPU) {
 	if g == nil {
 		return
 	}
@@ -185,13 +202,11 @@ func checkGPU(ps *Problems, g *GPU, catalog *Catalog) {
 		ps.errorf(base.Child("count"), "Invalid GPU count", "%d is outside 1..%d.", g.Count, MaxGPUCount)
 	}
 	if g.Type == "" {
-		ps.errorf(base.Child("type"), "Missing GPU type", "gpu needs a type, one of %s.", strings.Join(catalog.Names(), ", "))
-	} else if _, ok := catalog.Lookup(g.Type); !ok {
-		ps.errorf(base.Child("type"), "Unknown GPU type", "%s.", catalog.UnknownTypeError(g.Type))
+		ps.errorf(base.Child("type"), "Missing GPU type", "gpu needs a type, one of %s, or a gpu_type of the provider.", strings.Join(DefaultCatalog().Names(), ", "))
 	}
 }
 
-func checkVolumes(ps *Problems, volumes []Volume, allowlist []string) {
+func checkVolumes(ps *Problems, volumes []Volume) {
 	names := map[string]int{}
 	mounts := map[string]int{}
 	for i, v := range volumes {
@@ -232,7 +247,7 @@ func checkVolumes(ps *Problems, volumes []Volume, allowlist []string) {
 		}
 		if v.HostPath != nil {
 			sources++
-			checkHostPath(ps, base.Child("host_path"), v.HostPath, allowlist)
+			checkHostPath(ps, base.Child("host_path"), v.HostPath)
 		}
 		if sources != 1 {
 			ps.errorf(base, "Invalid volume source", "volume %q has %d sources; give exactly one of persistent, ephemeral or host_path.", v.Name, sources)
@@ -240,26 +255,26 @@ func checkVolumes(ps *Problems, volumes []Volume, allowlist []string) {
 	}
 }
 
-func checkHostPath(ps *Problems, base Path, h *HostPathSource, allowlist []string) {
+func checkHostPath(ps *Problems, base Path, h *HostPathSource) {
 	checkOneOf(ps, base.Child("type"), h.Type, HostPathTypes)
 	if h.Path == "" {
 		ps.errorf(base.Child("path"), "Missing host path", "host_path needs path, an absolute path on the host.")
-		return
-	}
-	if !path.IsAbs(h.Path) || path.Clean(h.Path) != h.Path {
+	} else if !path.IsAbs(h.Path) || path.Clean(h.Path) != h.Path {
 		ps.errorf(base.Child("path"), "Invalid host path", "%q must be an absolute path in clean form.", h.Path)
-		return
 	}
+}
+
+func checkAllowed(ps *Problems, p Path, hostPath string, allowlist []string) {
 	if len(allowlist) == 0 {
 		return
 	}
 	for _, prefix := range allowlist {
 		prefix = path.Clean(prefix)
-		if h.Path == prefix || strings.HasPrefix(h.Path, strings.TrimSuffix(prefix, "/")+"/") {
+		if hostPath == prefix || strings.HasPrefix(hostPath, strings.TrimSuffix(prefix, "/")+"/") {
 			return
 		}
 	}
-	ps.errorf(base.Child("path"), "Host path not allowed", "%q is outside the provider's host_path_allowlist (%s).", h.Path, strings.Join(allowlist, ", "))
+	ps.errorf(p, "Host path not allowed", "%q is outside the provider's host_path_allowlist (%s).", hostPath, strings.Join(allowlist, ", "))
 }
 
 func checkWeight(ps *Problems, p Path, required bool, weight *int32) {

@@ -49,7 +49,7 @@ func TestValidateNamesTheAttribute(t *testing.T) {
 	} {
 		s := validSpec()
 		mutate(s)
-		problems := Validate(s, Policy{HostPathAllowlist: []string{"/srv/hodei"}})
+		problems := Validate(s, Policy{Catalog: DefaultCatalog(), HostPathAllowlist: []string{"/srv/hodei"}})
 		require.NotEmpty(t, problems, attr)
 		assert.Equal(t, attr, problems[0].Path.String())
 	}
