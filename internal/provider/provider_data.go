@@ -29,6 +29,20 @@ type providerData struct {
 	kubernetesDriver lazyDriver
 }
 
+// providerDataFrom is what Configure hands a resource or data source: nil
+// while the provider is not configured yet (Configure runs during validation
+// too), and any other type than *providerData an error, never a silent nil.
+func providerDataFrom(v any, diags *diag.Diagnostics) *providerData {
+	if v == nil {
+		return nil
+	}
+	data, ok := v.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected provider data", fmt.Sprintf("got %T", v))
+	}
+	return data
+}
+
 // lazyDriver keeps the first driver that connect makes, and no error: a
 // daemon started or a kubeconfig written after a failed request is found by
 // the next one. The mutex lets one caller connect while the others wait.
