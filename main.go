@@ -12,8 +12,9 @@ import (
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/provider"
 )
 
-// Generate the docs with tfplugindocs from the tools module.
-//go:generate go run -C tools github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs generate --provider-dir .. --provider-name hodei
+// Generate the docs as make docs does: it gives tfplugindocs a terraform,
+// which without one on PATH it would try to download.
+//go:generate make docs
 
 // version is set by goreleaser.
 var version = "dev"
