@@ -1,10 +1,15 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 )
 
@@ -76,4 +81,40 @@ data "hodei_worker" "read" {
 			},
 		},
 	})
+}
+
+// Configure reports provider data of the wrong type, as the resource does,
+// and accepts none (the provider not configured yet) without a diagnostic.
+func TestConfigureRejectsUnexpectedProviderData(t *testing.T) {
+	configure := map[string]func(any) diag.Diagnostics{
+		"hodei_worker data source": func(v any) diag.Diagnostics {
+			var resp datasource.ConfigureResponse
+			newWorkerDataSource().(datasource.DataSourceWithConfigure).Configure(context.Background(), datasource.ConfigureRequest{ProviderData: v}, &resp)
+			return resp.Diagnostics
+		},
+		"hodei_gpu_types data source": func(v any) diag.Diagnostics {
+			var resp datasource.ConfigureResponse
+			newGPUTypesDataSource().(datasource.DataSourceWithConfigure).Configure(context.Background(), datasource.ConfigureRequest{ProviderData: v}, &resp)
+			return resp.Diagnostics
+		},
+		"hodei_worker resource": func(v any) diag.Diagnostics {
+			var resp fwresource.ConfigureResponse
+			newWorkerResource().(fwresource.ResourceWithConfigure).Configure(context.Background(), fwresource.ConfigureRequest{ProviderData: v}, &resp)
+			return resp.Diagnostics
+		},
+	}
+	for name, configure := range configure {
+		t.Run(name, func(t *testing.T) {
+			diags := configure("not provider data")
+			if len(diags) != 1 || diags[0].Summary() != "Unexpected provider data" || !strings.Contains(diags[0].Detail(), "string") {
+				t.Errorf("wrong type: got %v, want one error \"Unexpected provider data\" naming string", diags)
+			}
+			if diags := configure(nil); diags.HasError() {
+				t.Errorf("no provider data yet: got %v, want none", diags)
+			}
+			if diags := configure(&providerData{}); diags.HasError() {
+				t.Errorf("provider data: got %v, want none", diags)
+			}
+		})
+	}
 }

@@ -32,7 +32,6 @@ type hodeiProvider struct {
 
 // New returns the provider factory that main and the tests serve.
 func New(version string) func() provider.Provider {
-	quietUnrequestedLogs()
 	return func() provider.Provider { return &hodeiProvider{version: version} }
 }
 

@@ -14,7 +14,8 @@ import (
 )
 
 // providerData is what Configure hands to resources. Backend clients are made
-// on first use and then shared by every resource of the run.
+// on first use and then shared by every resource of the run; a backend that
+// could not be reached is tried again on its next use.
 type providerData struct {
 	// settingsKnown is false while a provider setting is known only after
 	// apply; then an empty defaultBackend or namespace is not known yet
@@ -28,12 +29,43 @@ type providerData struct {
 	dockerConfig      docker.Config
 	kubernetesConfig  kubernetes.Config
 
-	dockerOnce     sync.Once
-	dockerDriver   worker.Driver
-	dockerErr      error
-	kubernetesOnce sync.Once
-	kubeDriver     worker.Driver
-	kubeErr        error
+	dockerDriver     lazyDriver
+	kubernetesDriver lazyDriver
+}
+
+// providerDataFrom is what Configure hands a resource or data source: nil
+// while the provider is not configured yet (Configure runs during validation
+// too), and any other type than *providerData an error, never a silent nil.
+func providerDataFrom(v any, diags *diag.Diagnostics) *providerData {
+	if v == nil {
+		return nil
+	}
+	data, ok := v.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected provider data", fmt.Sprintf("got %T", v))
+	}
+	return data
+}
+
+// lazyDriver keeps the first driver that connect makes, and no error: a
+// daemon started or a kubeconfig written after a failed request is found by
+// the next one. The mutex lets one caller connect while the others wait.
+type lazyDriver struct {
+	mu     sync.Mutex
+	driver worker.Driver
+}
+
+func (l *lazyDriver) get(connect func() (worker.Driver, error)) (worker.Driver, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.driver == nil {
+		drv, err := connect()
+		if err != nil {
+			return nil, err
+		}
+		l.driver = drv
+	}
+	return l.driver, nil
 }
 
 func (d *providerData) kubernetesOptions() kubernetes.Options {
@@ -49,25 +81,21 @@ func (d *providerData) policy() worker.Policy {
 func (d *providerData) driver(ctx context.Context, backend worker.Backend) (worker.Driver, error) {
 	switch backend {
 	case worker.BackendDocker:
-		d.dockerOnce.Do(func() {
+		return d.dockerDriver.get(func() (worker.Driver, error) {
 			cli, err := docker.NewClient(ctx, d.dockerConfig)
 			if err != nil {
-				d.dockerErr = fmt.Errorf("docker backend: %w", err)
-				return
+				return nil, fmt.Errorf("docker backend: %w", err)
 			}
-			d.dockerDriver = docker.NewDriver(cli, d.catalog)
+			return docker.NewDriver(cli, d.catalog), nil
 		})
-		return d.dockerDriver, d.dockerErr
 	case worker.BackendKubernetes:
-		d.kubernetesOnce.Do(func() {
+		return d.kubernetesDriver.get(func() (worker.Driver, error) {
 			client, restConfig, err := kubernetes.NewClient(d.kubernetesConfig)
 			if err != nil {
-				d.kubeErr = fmt.Errorf("kubernetes backend: %w", err)
-				return
+				return nil, fmt.Errorf("kubernetes backend: %w", err)
 			}
-			d.kubeDriver = kubernetes.NewDriver(client, restConfig.Host, d.kubernetesOptions())
+			return kubernetes.NewDriver(client, restConfig.Host, d.kubernetesOptions()), nil
 		})
-		return d.kubeDriver, d.kubeErr
 	}
 	return nil, fmt.Errorf("unknown backend %q", backend)
 }

@@ -128,9 +128,9 @@ func TestAccSecretsNotInTraceLogOrPlanOutput(t *testing.T) {
 	logFile := filepath.Join(t.TempDir(), "trace.log")
 	main := "terraform {\n  required_providers {\n    hodei = { source = \"hodei-jobs/hodei\" }\n  }\n}\n" + s.providerBlock() + secretProbeWorker
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.tf"), []byte(main), 0o600))
-	// The test process turned the SDK's loggers off (quietUnrequestedLogs,
-	// as no TF_LOG is set here) and the CLI's children inherit that: each
-	// is asked for explicitly.
+	// The CLI's children inherit the test's environment, which may turn the
+	// SDK's loggers off (main does so when no TF_LOG is set): each is asked
+	// for explicitly.
 	extra := []string{"TF_LOG=trace", "TF_LOG_PROVIDER=trace", "TF_LOG_PATH=" + logFile}
 	for _, name := range sdkLogLevelEnv {
 		extra = append(extra, name+"=TRACE")

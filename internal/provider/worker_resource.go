@@ -49,15 +49,7 @@ func (r *workerResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 }
 
 func (r *workerResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("got %T", req.ProviderData))
-		return
-	}
-	r.data = data
+	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 // ValidateConfig checks every rule that the configuration alone decides, so
@@ -332,7 +324,7 @@ func (r *workerResource) Create(ctx context.Context, req resource.CreateRequest,
 		return
 	}
 	tflog.Debug(ctx, "creating worker", map[string]any{"id": str(plan.ID), "wait_for": str(plan.WaitFor)})
-	obs, err := drv.Create(ctx, spec, str(plan.WaitFor))
+	obs, err := drv.Create(ctx, spec, worker.WaitFor(str(plan.WaitFor)))
 	if err != nil {
 		backendError(&resp.Diagnostics, fmt.Sprintf("Creating worker %q on %s failed", spec.Name, spec.Backend), err)
 		return
@@ -381,7 +373,7 @@ func (r *workerResource) Read(ctx context.Context, req resource.ReadRequest, res
 	resp.Diagnostics.Append(flattenSpec(&obs.Spec, r.data.catalog, &next)...)
 	flattenObserved(obs, &next)
 	if importing {
-		next.WaitFor = types.StringValue(worker.DefaultWaitFor)
+		next.WaitFor = types.StringValue(string(worker.DefaultWaitFor))
 		next.RecreateOnExit = types.BoolValue(true)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)

@@ -130,7 +130,7 @@ func workerSchema(ctx context.Context) schema.Schema {
 			"wait_for": schema.StringAttribute{
 				Optional: true,
 				Computed: true,
-				Default:  stringdefault.StaticString(worker.DefaultWaitFor),
+				Default:  stringdefault.StaticString(string(worker.DefaultWaitFor)),
 				MarkdownDescription: "What create waits for: `\"running\"` (the container runs, and on Docker stays up for 1 s), `\"scheduled\"` " +
 					"(the pod is bound to a node; on Docker, the container started) or `\"none\"`. State only.",
 				Validators: oneOf(worker.WaitForValues),

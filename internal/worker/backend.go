@@ -8,9 +8,9 @@ import (
 // Driver makes workers real on one backend. Every call takes its deadline
 // from ctx.
 type Driver interface {
-	// Create makes the worker and waits as waitFor says. A failed create
-	// leaves nothing behind.
-	Create(ctx context.Context, spec *Spec, waitFor string) (*Observed, error)
+	// Create makes the worker and waits as waitFor says ("" is
+	// DefaultWaitFor). A failed create leaves nothing behind.
+	Create(ctx context.Context, spec *Spec, waitFor WaitFor) (*Observed, error)
 	// Read returns nil, nil when the worker is gone.
 	Read(ctx context.Context, ref Ref) (*Observed, error)
 	// Update applies the changes that this backend makes in place.

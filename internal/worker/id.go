@@ -32,19 +32,26 @@ func RefOf(s *Spec) Ref {
 }
 
 // ParseID reads kubernetes/<namespace>/<name>, <namespace>/<name> (a
-// Kubernetes worker) or docker/<name>.
+// Kubernetes worker) or docker/<name>. The first part of a two-part id is
+// never a namespace named like a backend: docker/<name> is always a Docker
+// worker, and a worker in the namespace docker or kubernetes is written
+// kubernetes/<namespace>/<name>.
 func ParseID(id string) (Ref, error) {
 	parts := strings.Split(id, "/")
 	var ref Ref
 	switch {
 	case len(parts) == 2 && parts[0] == string(BackendDocker):
 		ref = Ref{Backend: BackendDocker, Name: parts[1]}
+	case len(parts) == 2 && parts[0] == string(BackendKubernetes):
+		return Ref{}, fmt.Errorf("id %q names no namespace: write kubernetes/<namespace>/<name>, e.g. kubernetes/%s/%s; a worker in the namespace %q is kubernetes/%s/%s",
+			id, DefaultNamespace, parts[1], parts[0], parts[0], parts[1])
 	case len(parts) == 3 && parts[0] == string(BackendKubernetes):
 		ref = Ref{Backend: BackendKubernetes, Namespace: parts[1], Name: parts[2]}
 	case len(parts) == 2:
 		ref = Ref{Backend: BackendKubernetes, Namespace: parts[0], Name: parts[1]}
 	default:
-		return Ref{}, fmt.Errorf("id %q is not of the form kubernetes/<namespace>/<name>, <namespace>/<name> or docker/<name>", id)
+		return Ref{}, fmt.Errorf("id %q is not of the form kubernetes/<namespace>/<name>, <namespace>/<name> or docker/<name> "+
+			"(docker/<name> is always a Docker worker: a worker in the namespace docker or kubernetes is written kubernetes/<namespace>/<name>)", id)
 	}
 	if errs := validation.IsDNS1123Label(ref.Name); len(errs) > 0 {
 		return Ref{}, fmt.Errorf("id %q: name %q: %s", id, ref.Name, strings.Join(errs, "; "))

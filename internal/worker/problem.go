@@ -45,16 +45,6 @@ func (p Problem) String() string { return fmt.Sprintf("%s: %s: %s", p.Path, p.Su
 // Problems is a list of findings.
 type Problems []Problem
 
-// HasErrors tells whether any finding is an error.
-func (ps Problems) HasErrors() bool {
-	for _, p := range ps {
-		if !p.Warning {
-			return true
-		}
-	}
-	return false
-}
-
 func (ps *Problems) errorf(path Path, summary, format string, args ...any) {
 	*ps = append(*ps, Problem{Path: path, Summary: summary, Detail: fmt.Sprintf(format, args...)})
 }

@@ -24,7 +24,6 @@ const (
 	AnnotationSpec      = "hodei.io/spec"
 	DefaultTopologyKey  = "kubernetes.io/hostname"
 	DefaultRestart      = "Always"
-	DefaultWaitFor      = "running"
 	ContainerName       = "worker"
 	DefaultNamespace    = "default"
 	DefaultGPUNodeLabel = "accelerator"
@@ -35,10 +34,34 @@ const (
 	DefaultWhenUnsatisfiable  = "DoNotSchedule"
 )
 
+// WaitFor is how far Create waits for a new worker: wait_for's values.
+type WaitFor string
+
+const (
+	// WaitRunning: the container runs (through Docker's startup window) and,
+	// on Kubernetes, is ready.
+	WaitRunning WaitFor = "running"
+	// WaitScheduled: the pod is bound to a node; a Docker container is
+	// started without waiting.
+	WaitScheduled WaitFor = "scheduled"
+	// WaitNone: created (a container also started), without waiting.
+	WaitNone WaitFor = "none"
+	// DefaultWaitFor is what an unset wait_for means, on every backend.
+	DefaultWaitFor = WaitRunning
+)
+
+// OrDefault is w, or DefaultWaitFor when w is empty: the one meaning of "".
+func (w WaitFor) OrDefault() WaitFor {
+	if w == "" {
+		return DefaultWaitFor
+	}
+	return w
+}
+
 // Enumerations accepted by the spec.
 var (
 	RestartPolicies     = []string{"Always", "OnFailure", "Never"}
-	WaitForValues       = []string{"running", "scheduled", "none"}
+	WaitForValues       = []string{string(WaitRunning), string(WaitScheduled), string(WaitNone)}
 	Operators           = []string{"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"}
 	TolerationOperators = []string{"Equal", "Exists"}
 	TaintEffects        = []string{"NoSchedule", "PreferNoSchedule", "NoExecute", ""}

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"path"
 	"slices"
@@ -54,7 +55,7 @@ func Validate(s *Spec, policy Policy) Problems {
 		checkDNSLabel(&ps, Path{"namespace"}, s.Namespace, "namespace")
 	}
 	checkImage(&ps, s.Image)
-	for k := range s.Env {
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		if errs := validation.IsEnvVarName(k); len(errs) > 0 {
 			ps.errorf(Path{"env"}, "Invalid environment variable name", "%q: %s.", k, strings.Join(errs, "; "))
 		}
@@ -65,7 +66,7 @@ func Validate(s *Spec, policy Policy) Problems {
 	checkLabels(&ps, Path{"labels"}, s.Labels)
 	checkReservedLabels(&ps, s.Labels)
 	if errs := apivalidation.ValidateAnnotations(s.Annotations, field.NewPath("annotations")); len(errs) > 0 {
-		ps.errorf(Path{"annotations"}, "Invalid annotations", "%s.", errs.ToAggregate().Error())
+		ps.errorf(Path{"annotations"}, "Invalid annotations", "%s.", sortedAggregate(errs))
 	}
 	if _, reserved := s.Annotations[AnnotationSpec]; reserved {
 		ps.errorf(Path{"annotations"}, "Reserved annotation", "%s is written by the provider; remove it from annotations.", AnnotationSpec)
@@ -141,8 +142,16 @@ func checkImage(ps *Problems, image string) {
 
 func checkLabels(ps *Problems, p Path, labels map[string]string) {
 	if errs := metav1validation.ValidateLabels(labels, field.NewPath(p.String())); len(errs) > 0 {
-		ps.errorf(p, "Invalid labels", "%s.", errs.ToAggregate().Error())
+		ps.errorf(p, "Invalid labels", "%s.", sortedAggregate(errs))
 	}
+}
+
+// sortedAggregate is the errors' message in sorted order: apimachinery
+// validates a map in Go's random key order.
+func sortedAggregate(errs field.ErrorList) string {
+	errs = slices.Clone(errs)
+	slices.SortFunc(errs, func(a, b *field.Error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs.ToAggregate().Error()
 }
 
 func checkReservedLabels(ps *Problems, labels map[string]string) {
@@ -305,9 +314,12 @@ func checkScheduling(ps *Problems, s *Scheduling) {
 			checkMatchExpression(ps, p.Child("match_expression").Child(j), me)
 		}
 	}
-	for kind, terms := range map[string][]PodAffinity{"pod_affinity": s.PodAffinity, "pod_anti_affinity": s.PodAntiAffinity} {
-		for i, pa := range terms {
-			p := base.Child(kind).Child(i)
+	for _, block := range []struct {
+		kind  string
+		terms []PodAffinity
+	}{{"pod_affinity", s.PodAffinity}, {"pod_anti_affinity", s.PodAntiAffinity}} {
+		for i, pa := range block.terms {
+			p := base.Child(block.kind).Child(i)
 			if len(pa.Labels) == 0 {
 				ps.errorf(p.Child("labels"), "Empty label selector", "labels must select the pods to be near or away from.")
 			}

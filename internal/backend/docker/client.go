@@ -6,8 +6,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/docker/cli/cli/connhelper"
 	"github.com/docker/docker/client"
@@ -28,15 +28,21 @@ type Config struct {
 // daemon answers, and names the address tried when it does not.
 func NewClient(ctx context.Context, cfg Config) (*client.Client, error) {
 	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
-	if cfg.Host != "" {
-		if strings.HasPrefix(cfg.Host, "ssh://") {
-			helper, err := connhelper.GetConnectionHelper(cfg.Host)
-			if err != nil {
-				return nil, fmt.Errorf("docker host %q: %w", cfg.Host, err)
-			}
+	// The attribute, else DOCKER_HOST: either may be ssh://, which only
+	// docker/cli's connection helper dials.
+	host := cfg.Host
+	if host == "" {
+		host = os.Getenv(client.EnvOverrideHost)
+	}
+	if host != "" {
+		helper, err := connhelper.GetConnectionHelper(host)
+		if err != nil {
+			return nil, fmt.Errorf("docker host %q: %w", host, err)
+		}
+		if helper != nil {
 			opts = append(opts, client.WithHost(helper.Host), client.WithDialContext(helper.Dialer))
 		} else {
-			opts = append(opts, client.WithHost(cfg.Host))
+			opts = append(opts, client.WithHost(host))
 		}
 	}
 	if cfg.CertPath != "" {
@@ -62,7 +68,11 @@ func NewClient(ctx context.Context, cfg Config) (*client.Client, error) {
 	ping, err := cli.Ping(ctx)
 	if err != nil {
 		_ = cli.Close()
-		return nil, fmt.Errorf("the Docker daemon at %s is unreachable: %w", cli.DaemonHost(), err)
+		// The host as given: an ssh helper's client has a placeholder host.
+		if host == "" {
+			host = cli.DaemonHost()
+		}
+		return nil, fmt.Errorf("the Docker daemon at %s is unreachable: %w", host, err)
 	}
 	cli.NegotiateAPIVersionPing(ping)
 	return cli, nil

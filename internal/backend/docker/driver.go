@@ -47,7 +47,7 @@ func NewDriver(cli *client.Client, catalog *worker.Catalog) *Driver {
 
 // Create makes the container, starts it and waits as waitFor says. Whatever
 // fails after the container exists removes it again.
-func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor string) (*worker.Observed, error) {
+func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor worker.WaitFor) (*worker.Observed, error) {
 	ref := worker.RefOf(s)
 	if err := d.clearLeftover(ctx, ref); err != nil {
 		return nil, err
@@ -164,7 +164,7 @@ func (d *Driver) checkAPIFeatures(s *worker.Spec) error {
 // its events through the startup window: a die event fails the create with
 // the exit code and the last log lines. After the window it returns the
 // container's inspect, nil for other values of wait_for.
-func (d *Driver) startAndWait(ctx context.Context, id, waitFor string) (*container.InspectResponse, error) {
+func (d *Driver) startAndWait(ctx context.Context, id string, waitFor worker.WaitFor) (*container.InspectResponse, error) {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	msgs, errs := d.client.Events(watchCtx, events.ListOptions{Filters: filters.NewArgs(
@@ -175,7 +175,7 @@ func (d *Driver) startAndWait(ctx context.Context, id, waitFor string) (*contain
 	if err := d.client.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return nil, fmt.Errorf("starting container: %w", err)
 	}
-	if waitFor != "running" {
+	if waitFor.OrDefault() != worker.WaitRunning {
 		return nil, nil
 	}
 	window := time.NewTimer(StartupWindow)

@@ -140,6 +140,6 @@ func TestUnreachableServerIsNamed(t *testing.T) {
 	_, err = d.Read(ctx, ref)
 	require.ErrorContains(t, err, "kubernetes API server at https://127.0.0.1:1 is unreachable: reading pod ml/w")
 
-	_, err = d.Create(ctx, baseSpec(), waitRunning)
+	_, err = d.Create(ctx, baseSpec(), worker.WaitRunning)
 	require.ErrorContains(t, err, "kubernetes API server at https://127.0.0.1:1 is unreachable")
 }

@@ -57,7 +57,7 @@ func TestClusterLifecycle(t *testing.T) {
 	spec := clusterSpec(ns, "trainer", "registry.example/trainer:1.4")
 	spec.GPU = &worker.GPU{Count: 2, Type: "a100"}
 
-	created, err := d.Create(timeout(t, time.Minute), spec, waitRunning)
+	created, err := d.Create(timeout(t, time.Minute), spec, worker.WaitRunning)
 	require.NoError(t, err)
 	assert.Equal(t, "gpu-a100-0", created.NodeName)
 	assert.Equal(t, worker.StatusRunning, created.Status)
@@ -96,26 +96,26 @@ func TestClusterFailuresLeaveNoPod(t *testing.T) {
 	}
 
 	start := time.Now()
-	_, err := d.Create(timeout(t, time.Minute), clusterSpec(ns, "missing", "registry.example/trainer:missing"), waitRunning)
+	_, err := d.Create(timeout(t, time.Minute), clusterSpec(ns, "missing", "registry.example/trainer:missing"), worker.WaitRunning)
 	require.Error(t, err)
 	assert.Regexp(t, "ErrImagePull|ImagePullBackOff", err.Error())
 	t.Log(err)
 	assert.Less(t, time.Since(start), 15*time.Second)
 	assertGone("missing")
 
-	_, err = d.Create(timeout(t, time.Minute), clusterSpec(ns, "crash", "registry.example/trainer:crash"), waitRunning)
+	_, err = d.Create(timeout(t, time.Minute), clusterSpec(ns, "crash", "registry.example/trainer:crash"), worker.WaitRunning)
 	require.ErrorContains(t, err, "CrashLoopBackOff")
 	t.Log(err)
 	assertGone("crash")
 
-	_, err = d.Create(timeout(t, time.Minute), clusterSpec(ns, "exit0", "registry.example/trainer:exit0"), waitRunning)
+	_, err = d.Create(timeout(t, time.Minute), clusterSpec(ns, "exit0", "registry.example/trainer:exit0"), worker.WaitRunning)
 	require.ErrorContains(t, err, "exited")
 	t.Log(err)
 	assertGone("exit0")
 
 	spec := clusterSpec(ns, "t4", "registry.example/trainer:1.4")
 	spec.GPU = &worker.GPU{Count: 3, Type: "t4"}
-	_, err = d.Create(timeout(t, 5*time.Second), spec, waitRunning)
+	_, err = d.Create(timeout(t, 5*time.Second), spec, worker.WaitRunning)
 	require.ErrorContains(t, err, "Insufficient nvidia.com/gpu")
 	t.Log(err)
 	assertGone("t4")
@@ -131,7 +131,7 @@ func TestClusterNeverTouchesForeignPods(t *testing.T) {
 	require.NoError(t, err)
 
 	var notOwned *worker.NotOwnedError
-	_, err = d.Create(timeout(t, 10*time.Second), clusterSpec(ns, "foreign", "busybox:1"), waitNone)
+	_, err = d.Create(timeout(t, 10*time.Second), clusterSpec(ns, "foreign", "busybox:1"), worker.WaitNone)
 	require.ErrorAs(t, err, &notOwned)
 	_, err = d.Read(timeout(t, 10*time.Second), worker.RefOf(clusterSpec(ns, "foreign", "")))
 	require.ErrorAs(t, err, &notOwned)
@@ -146,13 +146,13 @@ func TestClusterRestrictedPodSecurity(t *testing.T) {
 		[]byte(`{"metadata":{"labels":{"pod-security.kubernetes.io/enforce":"restricted"}}}`), metav1.PatchOptions{})
 	require.NoError(t, err)
 
-	_, err = d.Create(timeout(t, 30*time.Second), clusterSpec(ns, "root", "registry.example/trainer:1.4"), waitRunning)
+	_, err = d.Create(timeout(t, 30*time.Second), clusterSpec(ns, "root", "registry.example/trainer:1.4"), worker.WaitRunning)
 	require.ErrorContains(t, err, "creating pod "+ns+"/root: ")
 	require.ErrorContains(t, err, `violates PodSecurity "restricted:latest"`)
 	t.Log(err)
 
 	spec := clusterSpec(ns, "nonroot", "registry.example/trainer:1.4")
 	spec.Security = &worker.Security{RunAsNonRoot: true, RunAsUser: ptr(int64(1000)), AddCapabilities: []string{"NET_BIND_SERVICE"}}
-	_, err = d.Create(timeout(t, 30*time.Second), spec, waitRunning)
+	_, err = d.Create(timeout(t, 30*time.Second), spec, worker.WaitRunning)
 	require.NoError(t, err)
 }

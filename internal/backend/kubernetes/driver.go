@@ -73,7 +73,7 @@ func Check(spec *worker.Spec, opts Options) worker.Problems {
 // Create makes the worker's pod and waits as waitFor says. An owned pod of
 // the same name, left by an interrupted apply, is replaced; a pod that is
 // not the provider's is never touched.
-func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor string) (*worker.Observed, error) {
+func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor worker.WaitFor) (*worker.Observed, error) {
 	pod, err := buildPod(spec, d.opts)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,7 +100,7 @@ func lastExit(status *corev1.ContainerStatus) string {
 // timeoutError explains a create whose wait ended with ctx: the scheduler's
 // message when the pod is unschedulable, else the state it is stuck in, and
 // the pod's last warning events either way.
-func (d *Driver) timeoutError(ctx context.Context, pod *corev1.Pod, waitFor string) error {
+func (d *Driver) timeoutError(ctx context.Context, pod *corev1.Pod, waitFor worker.WaitFor) error {
 	when := "within the create timeout"
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		when = "before the create was cancelled"
@@ -113,7 +114,7 @@ func (d *Driver) timeoutError(ctx context.Context, pod *corev1.Pod, waitFor stri
 
 // stuckMessage says where a pod stopped short of waitFor: the scheduler's
 // message when it is unschedulable, else its phase and container state.
-func stuckMessage(pod *corev1.Pod, waitFor, when string, cause error) string {
+func stuckMessage(pod *corev1.Pod, waitFor worker.WaitFor, when string, cause error) string {
 	name := pod.Namespace + "/" + pod.Name
 	if scheduled := condition(pod, corev1.PodScheduled); pod.Spec.NodeName == "" && scheduled != nil && scheduled.Status == corev1.ConditionFalse {
 		return fmt.Sprintf("pod %s was not scheduled %s (%v): %s: %s", name, when, cause, scheduled.Reason, scheduled.Message)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -69,14 +70,14 @@ func TestPodFailureNotYet(t *testing.T) {
 
 func TestReached(t *testing.T) {
 	pending := podWith(corev1.PodPending, nil)
-	assert.False(t, reached(pending, waitScheduled))
+	assert.False(t, reached(pending, worker.WaitScheduled))
 	pending.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}
-	assert.True(t, reached(pending, waitScheduled))
-	assert.False(t, reached(pending, waitRunning))
+	assert.True(t, reached(pending, worker.WaitScheduled))
+	assert.False(t, reached(pending, worker.WaitRunning))
 
 	notReady := podWith(corev1.PodRunning, &corev1.ContainerStatus{State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}})
-	assert.False(t, reached(notReady, waitRunning))
-	assert.True(t, reached(podWith(corev1.PodRunning, &corev1.ContainerStatus{Ready: true}), waitRunning))
+	assert.False(t, reached(notReady, worker.WaitRunning))
+	assert.True(t, reached(podWith(corev1.PodRunning, &corev1.ContainerStatus{Ready: true}), worker.WaitRunning))
 }
 
 func TestAPIErrorKeepsTheAPIMessage(t *testing.T) {
@@ -106,13 +107,13 @@ func TestStuckMessageQuotesTheScheduler(t *testing.T) {
 		Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable",
 		Message: "0/7 nodes are available: 1 Insufficient nvidia.com/gpu, 6 node(s) didn't match Pod's node affinity/selector.",
 	}}
-	msg := stuckMessage(pod, waitRunning, "within the create timeout", context.DeadlineExceeded)
+	msg := stuckMessage(pod, worker.WaitRunning, "within the create timeout", context.DeadlineExceeded)
 	assert.Equal(t, "pod ml/w was not scheduled within the create timeout (context deadline exceeded): Unschedulable: "+
 		"0/7 nodes are available: 1 Insufficient nvidia.com/gpu, 6 node(s) didn't match Pod's node affinity/selector.", msg)
 
 	scheduled := podWith(corev1.PodPending, waiting("ContainerCreating", ""))
 	scheduled.Spec.NodeName = "node-1"
-	msg = stuckMessage(scheduled, waitRunning, "within the create timeout", context.DeadlineExceeded)
+	msg = stuckMessage(scheduled, worker.WaitRunning, "within the create timeout", context.DeadlineExceeded)
 	assert.Equal(t, "pod ml/w was not running within the create timeout (context deadline exceeded); it is in phase Pending on node node-1, container worker waiting: ContainerCreating", msg)
 }
 

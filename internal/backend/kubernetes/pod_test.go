@@ -149,7 +149,8 @@ func TestBuildPodGPUErrors(t *testing.T) {
 	require.ErrorContains(t, err, `accelerator="nvidia-tesla-a100"`)
 
 	problems := Check(spec, Options{})
-	require.True(t, problems.HasErrors())
+	require.Len(t, problems, 1)
+	assert.False(t, problems[0].Warning, "a contradiction is an error")
 	assert.Equal(t, "scheduling.node_selector", problems[0].Path.String())
 
 	spec.Scheduling.NodeSelector["accelerator"] = "nvidia-tesla-a100"

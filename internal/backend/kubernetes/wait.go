@@ -18,21 +18,12 @@ import (
 // events, which run after the caller's deadline may have passed.
 const cleanupTimeout = 30 * time.Second
 
-// Values of wait_for.
-const (
-	waitRunning   = "running"
-	waitScheduled = "scheduled"
-	waitNone      = "none"
-)
-
 // waitFor watches pod until it reaches what waitFor asks, fails for a reason
 // that waiting cannot cure, or ctx ends.
-func (d *Driver) waitFor(ctx context.Context, pod *corev1.Pod, waitFor string) (*corev1.Pod, error) {
-	if waitFor == waitNone {
+func (d *Driver) waitFor(ctx context.Context, pod *corev1.Pod, waitFor worker.WaitFor) (*corev1.Pod, error) {
+	waitFor = waitFor.OrDefault()
+	if waitFor == worker.WaitNone {
 		return pod, nil
-	}
-	if waitFor == "" {
-		waitFor = worker.DefaultWaitFor
 	}
 	last := pod
 	err := d.watchPod(ctx, pod, func(current *corev1.Pod) (bool, error) {
@@ -60,8 +51,8 @@ func (d *Driver) waitFor(ctx context.Context, pod *corev1.Pod, waitFor string) (
 }
 
 // reached tells whether pod is as far as waitFor asks.
-func reached(pod *corev1.Pod, waitFor string) bool {
-	if waitFor == waitScheduled {
+func reached(pod *corev1.Pod, waitFor worker.WaitFor) bool {
+	if waitFor == worker.WaitScheduled {
 		return pod.Spec.NodeName != "" || conditionTrue(pod, corev1.PodScheduled)
 	}
 	if pod.Status.Phase != corev1.PodRunning {

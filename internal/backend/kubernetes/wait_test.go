@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -73,7 +74,7 @@ func TestWaitForResumesAClosedWatchFromTheLastVersion(t *testing.T) {
 		{{Type: watch.Modified, Object: podVersion("16", corev1.PodRunning, true)}},
 	}}
 	d := fakeDriver(t, s)
-	pod, err := d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitRunning)
+	pod, err := d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), worker.WaitRunning)
 	require.NoError(t, err)
 	assert.Equal(t, "16", pod.ResourceVersion)
 	assert.Equal(t, []string{"10", "11", "15"}, s.versions)
@@ -87,7 +88,7 @@ func TestWaitForResynchronisesAnExpiredWatch(t *testing.T) {
 	}}
 	live := podVersion("21", corev1.PodPending, false)
 	d := fakeDriver(t, s, live)
-	pod, err := d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitRunning)
+	pod, err := d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), worker.WaitRunning)
 	require.NoError(t, err)
 	assert.Equal(t, "22", pod.ResourceVersion)
 	require.Len(t, s.versions, 2)
@@ -99,11 +100,11 @@ func TestWaitForFailsFastAndOnDeletion(t *testing.T) {
 	crashing := podVersion("11", corev1.PodRunning, false)
 	crashing.Status.ContainerStatuses[0].State.Waiting = &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}
 	d := fakeDriver(t, &scriptedWatches{scripts: [][]watch.Event{{{Type: watch.Modified, Object: crashing}}}})
-	_, err := d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitRunning)
+	_, err := d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), worker.WaitRunning)
 	require.ErrorContains(t, err, "CrashLoopBackOff")
 
 	d = fakeDriver(t, &scriptedWatches{scripts: [][]watch.Event{{{Type: watch.Deleted, Object: podVersion("11", corev1.PodPending, false)}}}})
-	_, err = d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitRunning)
+	_, err = d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), worker.WaitRunning)
 	require.ErrorContains(t, err, "was deleted by someone else")
 }
 
@@ -121,12 +122,12 @@ func TestWatchErrorsKeepTheirOwnWords(t *testing.T) {
 	pulling := podVersion("11", corev1.PodPending, false)
 	pulling.Status.ContainerStatuses[0].State.Waiting = &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "not found"}
 	d := fakeDriver(t, &scriptedWatches{scripts: [][]watch.Event{{{Type: watch.Modified, Object: pulling}}}})
-	_, err := d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitRunning)
+	_, err := d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), worker.WaitRunning)
 	require.EqualError(t, err, "container worker of pod ml/w cannot run: ErrImagePull: not found")
 
 	internal := &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError, Reason: metav1.StatusReasonInternalError, Message: "etcd is sad"}
 	d = fakeDriver(t, &scriptedWatches{scripts: [][]watch.Event{{{Type: watch.Error, Object: internal}}}})
-	_, err = d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitRunning)
+	_, err = d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), worker.WaitRunning)
 	require.EqualError(t, err, "watching pod ml/w: etcd is sad")
 }
 
@@ -144,7 +145,7 @@ func TestWaitForOutlivesAnAPIServerOutage(t *testing.T) {
 		return true, w, nil
 	})
 	d := NewDriver(client, "https://fake:6443", Options{})
-	pod, err := d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitRunning)
+	pod, err := d.waitFor(testContext(t), podVersion("10", corev1.PodPending, false), worker.WaitRunning)
 	require.NoError(t, err)
 	assert.Equal(t, "11", pod.ResourceVersion)
 	assert.Equal(t, 4, attempts, "three refused watches, then one that answers")
@@ -157,7 +158,7 @@ func TestWaitForOutlivesAnAPIServerOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	started := time.Now()
-	_, err = d.waitFor(ctx, podVersion("10", corev1.PodPending, false), waitRunning)
+	_, err = d.waitFor(ctx, podVersion("10", corev1.PodPending, false), worker.WaitRunning)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.ErrorContains(t, err, "kubernetes API server at https://fake:6443 is unreachable")
 	assert.Less(t, time.Since(started), 2*time.Second)
@@ -169,4 +170,36 @@ func watchVersion(action k8stesting.Action) string {
 		return w.WatchRestrictions.ResourceVersion
 	}
 	return ""
+}
+
+// An empty wait_for means the default, running, as on Docker: the watch runs
+// until the worker container is ready. none returns the created pod as is.
+func TestWaitForReadsEmptyAsRunning(t *testing.T) {
+	for _, tc := range []struct {
+		waitFor worker.WaitFor
+		version string
+	}{
+		{"", "12"},
+		{worker.WaitRunning, "12"},
+		{worker.WaitScheduled, "11"},
+		{worker.WaitNone, "10"},
+	} {
+		name := string(tc.waitFor)
+		if name == "" {
+			name = "unset"
+		}
+		t.Run(name, func(t *testing.T) {
+			scheduled := podVersion("11", corev1.PodPending, false)
+			scheduled.Spec.NodeName = "node-1"
+			running := podVersion("12", corev1.PodRunning, true)
+			running.Spec.NodeName = "node-1"
+			s := &scriptedWatches{scripts: [][]watch.Event{{
+				{Type: watch.Modified, Object: scheduled},
+				{Type: watch.Modified, Object: running},
+			}}}
+			pod, err := fakeDriver(t, s).waitFor(testContext(t), podVersion("10", corev1.PodPending, false), tc.waitFor)
+			require.NoError(t, err)
+			assert.Equal(t, tc.version, pod.ResourceVersion)
+		})
+	}
 }

@@ -1,0 +1,36 @@
+package docker
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// DOCKER_HOST=ssh://... from the environment dials through docker/cli's ssh
+// connection helper, as the provider's host attribute does: the dial runs
+// ssh, whose refusal the error reports.
+func TestNewClientSSHHostFromEnvironmentUsesConnectionHelper(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skip("no ssh client on PATH for the connection helper to run")
+	}
+	for name, cfg := range map[string]Config{
+		"environment": {},
+		"attribute":   {Host: "ssh://user@127.0.0.1:1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("DOCKER_HOST", "ssh://user@127.0.0.1:1")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cli, err := NewClient(ctx, cfg)
+			if err == nil {
+				_ = cli.Close()
+				t.Fatal("NewClient succeeded against a closed port")
+			}
+			if !strings.Contains(err.Error(), "ssh: connect to host 127.0.0.1 port 1") {
+				t.Errorf("error does not come from the ssh helper's dial: %v", err)
+			}
+		})
+	}
+}
