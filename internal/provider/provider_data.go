@@ -100,6 +100,17 @@ func (d *providerData) driver(ctx context.Context, backend worker.Backend) (work
 	return nil, fmt.Errorf("unknown backend %q", backend)
 }
 
+// backendDriver is the driver of a worker's backend; nil, with a diagnostic
+// on the backend attribute, when it cannot be reached.
+func (d *providerData) backendDriver(ctx context.Context, backend worker.Backend, diags *diag.Diagnostics) worker.Driver {
+	drv, err := d.driver(ctx, backend)
+	if err != nil {
+		diags.AddAttributeError(path.Root("backend"), "Backend unreachable", err.Error())
+		return nil
+	}
+	return drv
+}
+
 // driverFor parses a worker id and returns its backend's driver; nil, with
 // a diagnostic, when either fails.
 func (d *providerData) driverFor(ctx context.Context, id string, diags *diag.Diagnostics) (worker.Ref, worker.Driver) {

@@ -318,9 +318,8 @@ func (r *workerResource) Create(ctx context.Context, req resource.CreateRequest,
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	drv, err := r.data.driver(ctx, spec.Backend)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("backend"), "Backend unreachable", err.Error())
+	drv := r.data.backendDriver(ctx, spec.Backend, &resp.Diagnostics)
+	if drv == nil {
 		return
 	}
 	tflog.Debug(ctx, "creating worker", map[string]any{"id": str(plan.ID), "wait_for": str(plan.WaitFor)})
@@ -397,14 +396,14 @@ func (r *workerResource) Update(ctx context.Context, req resource.UpdateRequest,
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	drv, err := r.data.driver(ctx, spec.Backend)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("backend"), "Backend unreachable", err.Error())
+	drv := r.data.backendDriver(ctx, spec.Backend, &resp.Diagnostics)
+	if drv == nil {
 		return
 	}
 	// The computed facts come from the object as it is after the update, not
 	// from the plan; a change of state-only attributes reads it too.
 	var obs *worker.Observed
+	var err error
 	if len(worker.Changes(old, spec)) > 0 {
 		obs, err = drv.Update(ctx, spec)
 	} else {
