@@ -36,12 +36,12 @@ func New(version string) func() provider.Provider {
 }
 
 type providerModel struct {
-	DefaultBackend    types.String     `tfsdk:"default_backend"`
-	GPUNodeLabelKey   types.String     `tfsdk:"gpu_node_label_key"`
-	HostPathAllowlist types.List       `tfsdk:"host_path_allowlist"`
-	Docker            types.Object     `tfsdk:"docker"`
-	Kubernetes        types.Object     `tfsdk:"kubernetes"`
-	GPUTypes          types.List       `tfsdk:"gpu_type"`
+	DefaultBackend    types.String `tfsdk:"default_backend"`
+	GPUNodeLabelKey   types.String `tfsdk:"gpu_node_label_key"`
+	HostPathAllowlist types.List   `tfsdk:"host_path_allowlist"`
+	Docker            types.Object `tfsdk:"docker"`
+	Kubernetes        types.Object `tfsdk:"kubernetes"`
+	GPUTypes          types.List   `tfsdk:"gpu_type"`
 }
 
 type dockerModel struct {

@@ -28,10 +28,10 @@ const (
 )
 
 var (
-	_ resource.ResourceWithConfigure   = &workerResource{}
+	_ resource.ResourceWithConfigure      = &workerResource{}
 	_ resource.ResourceWithModifyPlan     = &workerResource{}
 	_ resource.ResourceWithValidateConfig = &workerResource{}
-	_ resource.ResourceWithImportState = &workerResource{}
+	_ resource.ResourceWithImportState    = &workerResource{}
 )
 
 type workerResource struct {

@@ -36,8 +36,17 @@ func enumDoc(values []string) string {
 	return "One of " + strings.Join(quoted, ", ") + "."
 }
 
-// replacesDoc describes the blocks whose every change replaces the worker.
-const replacesDoc = "Any change in meaning replaces the worker; a respelled quantity or GPU type is no change."
+// replacesDoc describes the blocks whose every change replaces the worker,
+// replacedNote the attributes whose every change does: the docs say what
+// their plan modifiers do, which tfplugindocs does not show.
+const (
+	replacesDoc  = "Any change in meaning replaces the worker; a respelled quantity or GPU type is no change."
+	replacedNote = "Changing it replaces the worker."
+
+	labelsChangeDoc      = "A change applies in place on Kubernetes, unless a `topology_spread` without `labels` counts the worker's own labels; it replaces the worker on Docker."
+	annotationsChangeDoc = "A change applies in place on Kubernetes and replaces the worker on Docker."
+	resourcesChangeDoc   = "A change replaces the worker on Kubernetes; on Docker it applies in place, unless a request or limit is removed, which replaces. A respelled quantity is no change."
+)
 
 func nonEmpty() []validator.String {
 	return []validator.String{stringvalidator.LengthAtLeast(1)}
@@ -57,7 +66,7 @@ func workerSchema(ctx context.Context) schema.Schema {
 			"name": schema.StringAttribute{
 				Required:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				MarkdownDescription: "Name of the pod or container: a DNS-1123 label (lower case letters, digits and `-`, at most 63 characters).",
+				MarkdownDescription: "Name of the pod or container: a DNS-1123 label (lower case letters, digits and `-`, at most 63 characters). " + replacedNote,
 			},
 			"backend": schema.StringAttribute{
 				Optional: true,
@@ -76,54 +85,53 @@ func workerSchema(ctx context.Context) schema.Schema {
 			},
 			"image": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Container image reference. On Docker a local image is used, else it is pulled.",
+				MarkdownDescription: "Container image reference. On Docker a local image is used, else it is pulled. " + replacedNote,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"command": schema.ListAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,
-				MarkdownDescription: "Replaces the image's ENTRYPOINT on both backends.",
+				MarkdownDescription: "Replaces the image's ENTRYPOINT on both backends. " + replacedNote,
 				PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
 			},
 			"args": schema.ListAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,
-				MarkdownDescription: "Replaces the image's CMD on both backends.",
+				MarkdownDescription: "Replaces the image's CMD on both backends. " + replacedNote,
 				PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
 			},
 			"env": schema.MapAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,
-				MarkdownDescription: "Environment variables; keys must be valid variable names (letters, digits, `_`, `-`, `.`, not starting with a digit).",
+				MarkdownDescription: "Environment variables; keys must be valid variable names (letters, digits, `_`, `-`, `.`, not starting with a digit). " + replacedNote,
 				PlanModifiers:       []planmodifier.Map{mapplanmodifier.RequiresReplace()},
 			},
 			"working_dir": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Absolute working directory of the process.",
+				MarkdownDescription: "Absolute working directory of the process. " + replacedNote,
 				Validators:          nonEmpty(),
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"labels": schema.MapAttribute{
 				ElementType: types.StringType,
 				Optional:    true,
-				MarkdownDescription: "Labels of the pod or container (Kubernetes label syntax on both backends). " +
-					"In place on Kubernetes; replaces on Docker. The provider's own labels are added and never shown; labels that others add to the pod are left alone and never shown.",
-				PlanModifiers: []planmodifier.Map{mapReplacedPerContract("labels",
-					"Replaces the worker on Docker, and on Kubernetes when a `topology_spread` without `labels` counts the worker's own labels; in place otherwise.")},
+				MarkdownDescription: "Labels of the pod or container (Kubernetes label syntax on both backends). " + labelsChangeDoc +
+					" The provider's own labels are added and never shown; labels that others add to the pod are left alone and never shown.",
+				PlanModifiers: []planmodifier.Map{mapReplacedPerContract("labels", labelsChangeDoc)},
 			},
 			"annotations": schema.MapAttribute{
 				ElementType: types.StringType,
 				Optional:    true,
 				MarkdownDescription: "Annotations of the pod. On Docker, which has none, they are kept in the worker's canonical-spec label. " +
-					"In place on Kubernetes; replaces on Docker. Annotations that others add to the pod are left alone and never shown.",
-				PlanModifiers: []planmodifier.Map{mapReplacedPerContract("annotations", "Replaces the worker on Docker; in place on Kubernetes.")},
+					annotationsChangeDoc + " Annotations that others add to the pod are left alone and never shown.",
+				PlanModifiers: []planmodifier.Map{mapReplacedPerContract("annotations", annotationsChangeDoc)},
 			},
 			"restart_policy": schema.StringAttribute{
 				Optional: true,
 				Computed: true,
 				Default:  stringdefault.StaticString(worker.DefaultRestart),
 				MarkdownDescription: enumDoc(worker.RestartPolicies) + " Default `\"Always\"`. On Docker: `unless-stopped`, `on-failure`, `no` " +
-					"(`unless-stopped` so that a container stopped by hand stays stopped and is planned for replacement).",
+					"(`unless-stopped` so that a container stopped by hand stays stopped and is planned for replacement). " + replacedNote,
 				Validators:    oneOf(worker.RestartPolicies),
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
@@ -195,10 +203,9 @@ const (
 
 func resourcesBlock() schema.Block {
 	return schema.SingleNestedBlock{
-		MarkdownDescription: "CPU and memory. Replaces on Kubernetes; updated in place on Docker " +
-			"(cpu → CPU shares, cpu_limit → NanoCPUs, memory → memory reservation, memory_limit → memory limit without swap).",
-		PlanModifiers: []planmodifier.Object{objectReplacedPerContract("resources",
-			"Replaces the worker on Kubernetes, and on Docker when a request or limit is removed; in place on Docker otherwise. A respelled quantity is no change.")},
+		MarkdownDescription: "CPU and memory: cpu → CPU shares, cpu_limit → NanoCPUs, memory → memory reservation, " +
+			"memory_limit → memory limit without swap on Docker. " + resourcesChangeDoc,
+		PlanModifiers: []planmodifier.Object{objectReplacedPerContract("resources", resourcesChangeDoc)},
 		Attributes: map[string]schema.Attribute{
 			"cpu":          quantityAttribute("CPU request.", cpuExample),
 			"memory":       quantityAttribute("Memory request.", memoryExample),
@@ -212,7 +219,7 @@ func gpuBlock() schema.Block {
 	return schema.SingleNestedBlock{
 		MarkdownDescription: "GPUs from the catalog. On Kubernetes: requests = limits of the vendor's resource, a node selector " +
 			"`<gpu_node_label_key>=<node label>` and a toleration `<resource> Exists NoSchedule`. On Docker: an NVIDIA device request, " +
-			"or the AMD (`/dev/kfd`, `/dev/dri`, group `video`) and Intel (`/dev/dri`) devices.",
+			"or the AMD (`/dev/kfd`, `/dev/dri`, group `video`) and Intel (`/dev/dri`) devices. " + replacesDoc,
 		PlanModifiers: []planmodifier.Object{objectReplacedPerContract("gpu", replacesDoc)},
 		Attributes: map[string]schema.Attribute{
 			"count": schema.Int64Attribute{
@@ -243,7 +250,7 @@ func gpuBlock() schema.Block {
 
 func volumeBlock() schema.Block {
 	return schema.ListNestedBlock{
-		MarkdownDescription: "A volume mounted into the worker. Give exactly one of `persistent`, `ephemeral` or `host_path`.",
+		MarkdownDescription: "A volume mounted into the worker. Give exactly one of `persistent`, `ephemeral` or `host_path`. " + replacesDoc,
 		PlanModifiers:       []planmodifier.List{listReplacedPerContract("volume", replacesDoc)},
 		NestedObject: schema.NestedBlockObject{
 			Attributes: map[string]schema.Attribute{
@@ -350,7 +357,7 @@ func podAffinityBlock(doc string) schema.Block {
 func schedulingBlock() schema.Block {
 	return schema.SingleNestedBlock{
 		MarkdownDescription: "Where the worker may and should run; maps one to one onto the pod's nodeSelector, affinity, tolerations, " +
-			"topologySpreadConstraints and priorityClassName. Docker ignores it, with a warning that names each setting.",
+			"topologySpreadConstraints and priorityClassName. Docker ignores it, with a warning that names each setting. " + replacesDoc,
 		PlanModifiers: []planmodifier.Object{objectReplacedPerContract("scheduling", replacesDoc)},
 		Attributes: map[string]schema.Attribute{
 			"node_selector": schema.MapAttribute{
@@ -442,7 +449,7 @@ func schedulingBlock() schema.Block {
 func securityBlock() schema.Block {
 	return schema.SingleNestedBlock{
 		MarkdownDescription: "Process identity and privileges. Always: no privilege escalation, every capability dropped but `add_capabilities`, " +
-			"and RuntimeDefault seccomp — the `baseline` Pod Security Standard, and `restricted` with `run_as_non_root`.",
+			"and RuntimeDefault seccomp — the `baseline` Pod Security Standard, and `restricted` with `run_as_non_root`. " + replacesDoc,
 		PlanModifiers: []planmodifier.Object{objectReplacedPerContract("security", replacesDoc)},
 		Attributes: map[string]schema.Attribute{
 			"run_as_user":               schema.Int64Attribute{Optional: true, MarkdownDescription: "UID of the process."},
