@@ -250,9 +250,13 @@ func (r *workerResource) Read(ctx context.Context, req resource.ReadRequest, res
 	}
 	obs, err := drv.Read(ctx, ref)
 	importing := state.Name.IsNull()
+	if err == nil && obs != nil && !importing {
+		err = worker.CheckIdentity(ref, worker.ObjectKind(ref.Backend), str(state.UID), obs.UID)
+	}
 	var notOwned *worker.NotOwnedError
+	var replaced *worker.ReplacedError
 	switch {
-	case errors.As(err, &notOwned) && !importing:
+	case (errors.As(err, &notOwned) || errors.As(err, &replaced)) && !importing:
 		resp.Diagnostics.AddWarning("Worker replaced outside Terraform", err.Error()+"; the worker leaves the state.")
 		resp.State.RemoveResource(ctx)
 		return
@@ -308,7 +312,7 @@ func (r *workerResource) Update(ctx context.Context, req resource.UpdateRequest,
 			resp.Diagnostics.AddAttributeError(path.Root("backend"), "Backend unreachable", err.Error())
 			return
 		}
-		obs, err := drv.Update(ctx, spec)
+		obs, err := drv.Update(ctx, spec, str(state.UID))
 		if err != nil {
 			backendError(&resp.Diagnostics, fmt.Sprintf("Updating worker %q failed", spec.Name), err)
 			return
@@ -335,8 +339,11 @@ func (r *workerResource) Delete(ctx context.Context, req resource.DeleteRequest,
 		return
 	}
 	var notOwned *worker.NotOwnedError
-	if err := drv.Delete(ctx, ref); errors.As(err, &notOwned) {
+	var replaced *worker.ReplacedError
+	if err := drv.Delete(ctx, ref, str(state.UID)); errors.As(err, &notOwned) {
 		resp.Diagnostics.AddWarning("Worker not deleted", err.Error())
+	} else if errors.As(err, &replaced) {
+		resp.Diagnostics.AddWarning("Worker not deleted", err.Error()+"; the worker leaves this state, the object stays.")
 	} else if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Deleting worker %s failed", ref.ID()), err.Error())
 	}
