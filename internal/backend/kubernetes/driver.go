@@ -164,7 +164,7 @@ func (d *Driver) nameTaken(ctx context.Context, namespace, name string) error {
 func (d *Driver) removeFailed(ctx context.Context, pod *corev1.Pod) error {
 	cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	if err := d.deleteAndWait(cleanupCtx, pod, ptr(int64(0))); err != nil {
+	if err := d.deleteAndWait(cleanupCtx, pod, ptr(int64(0))); err != nil && !errors.Is(err, errReplaced) {
 		return fmt.Errorf("the failed pod %s/%s could not be removed; delete it by hand: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
@@ -228,8 +228,21 @@ func (d *Driver) Delete(ctx context.Context, ref worker.Ref, uid string) error {
 	if err := worker.CheckIdentity(ref, "pod", uid, string(pod.UID)); err != nil {
 		return err
 	}
-	return d.deleteAndWait(ctx, pod, nil)
+	err = d.deleteAndWait(ctx, pod, nil)
+	if errors.Is(err, errReplaced) {
+		// Replaced between the read and the delete: say so if the other
+		// pod is still there.
+		if current, getErr := d.getOwned(ctx, ref.Namespace, ref.Name); getErr == nil && current != nil {
+			return worker.CheckIdentity(ref, "pod", string(pod.UID), string(current.UID))
+		}
+		return nil
+	}
+	return err
 }
+
+// errReplaced is deleteAndWait's answer when the UID precondition failed:
+// the pod is gone, and another of its name exists.
+var errReplaced = errors.New("the pod was replaced by another of the same name")
 
 // deleteAndWait deletes exactly this pod (by UID) and watches until it is
 // gone. A nil grace keeps the pod's own grace period.
@@ -249,8 +262,11 @@ func (d *Driver) deleteAndWait(ctx context.Context, pod *corev1.Pod, grace *int6
 	}
 	// A conflict on the UID precondition means this pod is gone and another
 	// took its name.
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+	if apierrors.IsNotFound(err) {
 		return nil
+	}
+	if apierrors.IsConflict(err) {
+		return errReplaced
 	}
 	if err != nil {
 		return d.apiError(fmt.Sprintf("deleting pod %s/%s", pod.Namespace, pod.Name), retry.cause(err))

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -10,9 +11,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // Labels and annotations that others put on the pod (a service mesh, a CNI
@@ -88,7 +92,6 @@ func ownedPod(t *testing.T, uid string) *corev1.Pod {
 	pod.UID = types.UID(uid)
 	return pod
 }
-
 
 // Create never deletes a pod of the worker's name: an owned one is waited
 // for, then refused with an error that names it and says how to import it.
@@ -166,4 +169,21 @@ func TestUpdateAndDeleteRefuseAnotherUID(t *testing.T) {
 	for _, a := range client.Actions() {
 		assert.Contains(t, []string{"get", "list", "watch"}, a.GetVerb(), "no write: %v", a)
 	}
+}
+
+// A pod replaced between the read and the delete fails the delete's UID
+// precondition: the other pod stays, and Delete says so.
+func TestDeleteRacingAReplacement(t *testing.T) {
+	live := ownedPod(t, "uid-state")
+	client := fake.NewClientset(live)
+	client.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		other := ownedPod(t, "uid-other")
+		require.NoError(t, client.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), other, "ml"))
+		return true, nil, apierrors.NewConflict(corev1.Resource("pods"), "trainer-0", errors.New("Precondition failed: UID in precondition: uid-state, UID in object meta: uid-other"))
+	})
+	d := NewDriver(client, "https://fake:6443", Options{})
+	err := d.Delete(context.Background(), worker.RefOf(baseSpec()), "uid-state")
+	var replaced *worker.ReplacedError
+	require.ErrorAs(t, err, &replaced)
+	assert.Equal(t, "uid-other", replaced.LiveUID)
 }
