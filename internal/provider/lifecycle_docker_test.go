@@ -238,3 +238,34 @@ func TestAccLifecycleDocker_deleteLeavesReplacedContainer(t *testing.T) {
 		})
 	}
 }
+
+// TestAccLifecycleDocker_updateRefusesReplacedContainer: an in-place CPU
+// update sent without a refresh to a name whose container was replaced by
+// an owned-looking one (another ID) fails and leaves that container as it
+// was.
+func TestAccLifecycleDocker_updateRefusesReplacedContainer(t *testing.T) {
+	cli := dockerTestClient(t)
+	ctx := context.Background()
+	name := randomName("lc-upd")
+	withLimit := func(limit string) string {
+		return dockerWorkerAt("w", name, "one", fmt.Sprintf("resources {\n    cpu_limit = %q\n  }", limit))
+	}
+	w := newWorkspace(t, withLimit("0.5"))
+	w.mustApply(2 * time.Minute)
+	original := inspect(t, cli, name)
+
+	require.NoError(t, cli.ContainerRemove(ctx, original.ID, container.RemoveOptions{Force: true}))
+	impostor, err := cli.ContainerCreate(ctx, &container.Config{
+		Image: testImage, Cmd: []string{"sleep", "3600"}, Labels: original.Config.Labels,
+	}, &container.HostConfig{Resources: container.Resources{NanoCPUs: 500_000_000}}, nil, nil, name)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cli.ContainerRemove(ctx, impostor.ID, container.RemoveOptions{Force: true}) })
+
+	w.setConfig(withLimit("1"))
+	out, err := w.apply(2*time.Minute, "-refresh=false")
+	require.Error(t, err, "the update must fail:\n%s", out)
+	assert.Regexp(t, `(?s)is\s+not\s+the\s+one\s+this\s+Terraform\s+state\s+holds.*has\s+ID\s+`+impostor.ID, out)
+	info := inspect(t, cli, name)
+	assert.Equal(t, impostor.ID, info.ID)
+	assert.Equal(t, int64(500_000_000), info.HostConfig.NanoCPUs, "the other container keeps its CPU limit")
+}
