@@ -134,7 +134,7 @@ func TestAccExampleDataSources(t *testing.T) {
 		RestartPolicy: "Always", Labels: map[string]string{"app": "cache"}}
 	_, err = drv.Create(ctx, cache, "running")
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = drv.Delete(context.Background(), worker.RefOf(cache)) })
+	t.Cleanup(func() { _ = drv.Delete(context.Background(), worker.RefOf(cache), "") })
 
 	env := cliEnv(t, "KUBECONFIG="+kubeconfig)
 	applyWithCLI(t, "../../examples/data-sources/hodei_worker/data-source.tf", env)

@@ -102,9 +102,13 @@ func (r *workerResource) Read(ctx context.Context, req resource.ReadRequest, res
 	}
 	obs, err := drv.Read(ctx, ref)
 	importing := state.Name.IsNull()
+	if err == nil && obs != nil && !importing {
+		err = worker.CheckIdentity(ref, worker.ObjectKind(ref.Backend), str(state.UID), obs.UID)
+	}
 	var notOwned *worker.NotOwnedError
+	var replaced *worker.ReplacedError
 	switch {
-	case errors.As(err, &notOwned) && !importing:
+	case (errors.As(err, &notOwned) || errors.As(err, &replaced)) && !importing:
 		resp.Diagnostics.AddWarning("Worker replaced outside Terraform", err.Error()+"; the worker leaves the state.")
 		resp.State.RemoveResource(ctx)
 		return
@@ -160,13 +164,17 @@ func (r *workerResource) Update(ctx context.Context, req resource.UpdateRequest,
 	// from the plan; a change of state-only attributes reads it too.
 	var obs *worker.Observed
 	var err error
+	ref := worker.RefOf(spec)
 	if len(worker.Changes(old, spec)) > 0 {
-		obs, err = drv.Update(ctx, spec)
+		obs, err = drv.Update(ctx, spec, str(state.UID))
 	} else {
-		obs, err = drv.Read(ctx, worker.RefOf(spec))
+		obs, err = drv.Read(ctx, ref)
+		if err == nil && obs != nil {
+			err = worker.CheckIdentity(ref, worker.ObjectKind(ref.Backend), str(state.UID), obs.UID)
+		}
 	}
 	if err == nil && obs == nil {
-		err = fmt.Errorf("%s is gone; a refresh will plan to create it again", worker.RefOf(spec).ID())
+		err = fmt.Errorf("%s is gone; a refresh will plan to create it again", ref.ID())
 	}
 	if err != nil {
 		backendError(&resp.Diagnostics, fmt.Sprintf("Updating worker %q failed", spec.Name), err)
@@ -191,8 +199,11 @@ func (r *workerResource) Delete(ctx context.Context, req resource.DeleteRequest,
 		return
 	}
 	var notOwned *worker.NotOwnedError
-	if err := drv.Delete(ctx, ref); errors.As(err, &notOwned) {
+	var replaced *worker.ReplacedError
+	if err := drv.Delete(ctx, ref, str(state.UID)); errors.As(err, &notOwned) {
 		resp.Diagnostics.AddWarning("Worker not deleted", err.Error())
+	} else if errors.As(err, &replaced) {
+		resp.Diagnostics.AddWarning("Worker not deleted", err.Error()+"; the worker leaves this state, the object stays.")
 	} else if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Deleting worker %s failed", ref.ID()), err.Error())
 	}

@@ -46,10 +46,11 @@ func NewDriver(cli *client.Client, catalog *worker.Catalog) *Driver {
 }
 
 // Create makes the container, starts it and waits as waitFor says. Whatever
-// fails after the container exists removes it again.
+// fails after the container exists removes it again; a container it did not
+// make is never removed.
 func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor worker.WaitFor) (*worker.Observed, error) {
 	ref := worker.RefOf(s)
-	if err := d.clearLeftover(ctx, ref); err != nil {
+	if err := d.awaitNameFree(ctx, ref); err != nil {
 		return nil, err
 	}
 	local, err := d.ensureImage(ctx, s.Image)
@@ -73,6 +74,12 @@ func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor worker.Wait
 	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
 	created, err := d.client.ContainerCreate(createCtx, built.Config, built.HostConfig, nil, nil, s.Name)
 	cancel()
+	if cerrdefs.IsConflict(err) {
+		// Another create of this name came in between.
+		if taken := d.nameTaken(ctx, ref, 0); taken != nil {
+			return nil, taken
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("creating container %q: %w", s.Name, err)
 	}
@@ -91,15 +98,53 @@ func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor worker.Wait
 	return obs, err
 }
 
-// clearLeftover refuses a foreign container of the worker's name and removes
-// one of ours that an interrupted apply left behind, so that a retry
-// converges instead of failing on a name conflict.
-func (d *Driver) clearLeftover(ctx context.Context, ref worker.Ref) error {
+// awaitNameFree refuses a foreign container of the worker's name at once.
+// A container of ours with that name may belong to another Terraform state
+// or resource address, or be on its way out through that instance's destroy
+// (a resource address renamed without a moved block destroys the old
+// instance while it creates the new one): it is never removed here. Create
+// watches for its destroy event within worker.NameWaitWindow and then fails
+// with a *worker.ExistsError that says how to import or remove it.
+func (d *Driver) awaitNameFree(ctx context.Context, ref worker.Ref) error {
 	existing, err := d.inspectOwned(ctx, ref)
 	if existing == nil || err != nil {
 		return err
 	}
-	return d.remove(existing.ID)
+	window := worker.NameWaitWindow(ctx)
+	waitCtx, cancel := context.WithTimeout(ctx, window)
+	defer cancel()
+	msgs, errs := d.client.Events(waitCtx, events.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("container", existing.ID),
+		filters.Arg("event", string(events.ActionDestroy)),
+	)})
+	// It may have gone before the watch began.
+	if _, err := d.client.ContainerInspect(waitCtx, existing.ID); cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	select {
+	case <-msgs:
+		return nil
+	case err := <-errs:
+		if waitCtx.Err() == nil {
+			return fmt.Errorf("watching container %q go away: %w", ref.Name, err)
+		}
+	case <-waitCtx.Done():
+	}
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("waiting for container %q (ID %s) to go away: %w", ref.Name, existing.ID, ctx.Err())
+	}
+	return &worker.ExistsError{Ref: ref, Kind: "container", UID: existing.ID, Waited: window}
+}
+
+// nameTaken is the error for a container of the worker's name that a
+// create conflicts with, nil when none is found.
+func (d *Driver) nameTaken(ctx context.Context, ref worker.Ref, waited time.Duration) error {
+	existing, err := d.inspectOwned(ctx, ref)
+	if existing == nil || err != nil {
+		return err
+	}
+	return &worker.ExistsError{Ref: ref, Kind: "container", UID: existing.ID, Waited: waited}
 }
 
 // ensureImage pulls the image unless it is local. It returns the inspect of
@@ -245,7 +290,7 @@ func (d *Driver) remove(id string) error {
 			return nil
 		}
 		if !client.IsErrConnectionFailed(err) || !sleepCtx(ctx, removeRetryInterval) {
-			return fmt.Errorf("the container %s could not be removed (the next apply removes it, or delete it by hand): %w", id, err)
+			return fmt.Errorf("the container %s could not be removed; delete it by hand: %w", id, err)
 		}
 	}
 }
@@ -305,8 +350,9 @@ func (d *Driver) nodeName(ctx context.Context) string {
 
 // Update changes CPU and memory of the running container; nothing else
 // changes in place on Docker. A container of the worker's name that the
-// provider does not own is refused before anything changes.
-func (d *Driver) Update(ctx context.Context, s *worker.Spec) (*worker.Observed, error) {
+// provider does not own, or whose ID is not uid, is refused before anything
+// changes; the update goes to that ID, not to the name.
+func (d *Driver) Update(ctx context.Context, s *worker.Spec, uid string) (*worker.Observed, error) {
 	var update container.UpdateConfig
 	if err := applyResources(&update.Resources, s.Resources); err != nil {
 		return nil, err
@@ -319,6 +365,9 @@ func (d *Driver) Update(ctx context.Context, s *worker.Spec) (*worker.Observed, 
 	if live == nil {
 		return nil, fmt.Errorf("container %q is gone; a refresh will plan to create it again", s.Name)
 	}
+	if err := worker.CheckIdentity(ref, "container", uid, live.ID); err != nil {
+		return nil, err
+	}
 	if _, err := d.client.ContainerUpdate(ctx, live.ID, update); err != nil {
 		return nil, fmt.Errorf("updating container %q: %w", s.Name, err)
 	}
@@ -327,10 +376,14 @@ func (d *Driver) Update(ctx context.Context, s *worker.Spec) (*worker.Observed, 
 
 // Delete stops the container gracefully, within the context's deadline, then
 // removes it with its anonymous volumes. Gone already is success; a container
-// the provider does not own is left alone.
-func (d *Driver) Delete(ctx context.Context, ref worker.Ref) error {
+// the provider does not own, or whose ID is not uid, is left alone. Stop and
+// remove go to the ID that was checked, not to the name.
+func (d *Driver) Delete(ctx context.Context, ref worker.Ref, uid string) error {
 	info, err := d.inspectOwned(ctx, ref)
 	if info == nil || err != nil {
+		return err
+	}
+	if err := worker.CheckIdentity(ref, "container", uid, info.ID); err != nil {
 		return err
 	}
 	if info.State.Running {

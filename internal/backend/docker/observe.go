@@ -74,6 +74,14 @@ func status(s *container.State) worker.Status {
 // observedResources keeps each declared quantity while the container still
 // has it, and otherwise reports what the container has: a change made with
 // `docker update` shows as drift, a respelling never does.
+//
+// declared comes from the canonical label, which Docker cannot change after
+// the create: after an in-place update it holds the values the container
+// was made with, and the live values are reported. Each is reported as the
+// quantity that maps back to it (sharesToMilli, nanoQuantity), so that the
+// value the user wrote compares equal to it whenever the two map to the
+// same CPU shares, NanoCPUs or bytes, and an update is never planned again
+// and again.
 func observedResources(declared *worker.Resources, r container.Resources) *worker.Resources {
 	var want container.Resources
 	if declared != nil {
@@ -88,13 +96,13 @@ func observedResources(declared *worker.Resources, r container.Resources) *worke
 	if want.CPUShares != r.CPUShares {
 		out.CPU = ""
 		if r.CPUShares > 0 {
-			out.CPU = resource.NewMilliQuantity(r.CPUShares*1000/1024, resource.DecimalSI).String()
+			out.CPU = resource.NewMilliQuantity(sharesToMilli(r.CPUShares), resource.DecimalSI).String()
 		}
 	}
 	if want.NanoCPUs != r.NanoCPUs {
 		out.CPULimit = ""
 		if r.NanoCPUs > 0 {
-			out.CPULimit = resource.NewMilliQuantity(r.NanoCPUs/1_000_000, resource.DecimalSI).String()
+			out.CPULimit = resource.NewScaledQuantity(r.NanoCPUs, resource.Nano).String()
 		}
 	}
 	if want.MemoryReservation != r.MemoryReservation {
@@ -113,4 +121,15 @@ func observedResources(declared *worker.Resources, r container.Resources) *worke
 		return nil
 	}
 	return out
+}
+
+// sharesToMilli inverts cpuShares: the smallest CPU request, in millicores,
+// whose shares are these. cpuShares multiplies by 1.024 and rounds down, so
+// every request of two millicores or more maps to shares of its own, and
+// this gives that request back exactly ("0.3": 307 shares, 300m). Rounding
+// down instead (307 → 299m) made every request that is not a multiple of
+// 125m show a change after each in-place update.
+func sharesToMilli(shares int64) int64 {
+	const sharesPerCPU = 1024
+	return (shares*1000 + sharesPerCPU - 1) / sharesPerCPU
 }

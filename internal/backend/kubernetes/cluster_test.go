@@ -73,19 +73,19 @@ func TestClusterLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	read, err = d.Read(timeout(t, 10*time.Second), ref)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"team": "infra", "extra": "x"}, read.Spec.Labels)
+	assert.Equal(t, map[string]string{"team": "infra"}, read.Spec.Labels, "a declared key edited shows, a key added by others does not")
 
 	spec.Labels = map[string]string{"team": "ml", "tier": "gpu"}
-	updated, err := d.Update(timeout(t, 10*time.Second), spec)
+	updated, err := d.Update(timeout(t, 10*time.Second), spec, created.UID)
 	require.NoError(t, err)
 	assert.Equal(t, created.UID, updated.UID)
 	assert.Equal(t, *spec, updated.Spec)
 
-	require.NoError(t, d.Delete(timeout(t, time.Minute), ref))
+	require.NoError(t, d.Delete(timeout(t, time.Minute), ref, created.UID))
 	read, err = d.Read(timeout(t, 10*time.Second), ref)
 	require.NoError(t, err)
 	assert.Nil(t, read)
-	require.NoError(t, d.Delete(timeout(t, 10*time.Second), ref), "gone already is success")
+	require.NoError(t, d.Delete(timeout(t, 10*time.Second), ref, created.UID), "gone already is success")
 }
 
 func TestClusterFailuresLeaveNoPod(t *testing.T) {
@@ -135,7 +135,7 @@ func TestClusterNeverTouchesForeignPods(t *testing.T) {
 	require.ErrorAs(t, err, &notOwned)
 	_, err = d.Read(timeout(t, 10*time.Second), worker.RefOf(clusterSpec(ns, "foreign", "")))
 	require.ErrorAs(t, err, &notOwned)
-	require.ErrorAs(t, d.Delete(timeout(t, 10*time.Second), worker.RefOf(clusterSpec(ns, "foreign", ""))), &notOwned)
+	require.ErrorAs(t, d.Delete(timeout(t, 10*time.Second), worker.RefOf(clusterSpec(ns, "foreign", "")), ""), &notOwned)
 	_, err = client.CoreV1().Pods(ns).Get(context.Background(), "foreign", metav1.GetOptions{})
 	require.NoError(t, err)
 }

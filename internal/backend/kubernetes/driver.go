@@ -70,15 +70,15 @@ func Check(spec *worker.Spec, opts Options) worker.Problems {
 	}}
 }
 
-// Create makes the worker's pod and waits as waitFor says. An owned pod of
-// the same name, left by an interrupted apply, is replaced; a pod that is
-// not the provider's is never touched.
+// Create makes the worker's pod and waits as waitFor says. A pod of the
+// same name is never deleted: one that is not the provider's fails the
+// create at once, one of the provider's is waited for (awaitNameFree).
 func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor worker.WaitFor) (*worker.Observed, error) {
 	pod, err := buildPod(spec, d.opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := d.removeLeftover(ctx, pod.Namespace, pod.Name); err != nil {
+	if err := d.awaitNameFree(ctx, pod.Namespace, pod.Name); err != nil {
 		return nil, err
 	}
 	// A create cancelled in flight may still make the pod, which then
@@ -88,6 +88,12 @@ func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor worker.W
 	postCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	created, err := d.client.CoreV1().Pods(pod.Namespace).Create(postCtx, pod, metav1.CreateOptions{})
 	cancel()
+	if apierrors.IsAlreadyExists(err) {
+		// Another create of this name came in between.
+		if taken := d.nameTaken(ctx, pod.Namespace, pod.Name); taken != nil {
+			return nil, taken
+		}
+	}
 	if err != nil {
 		return nil, d.apiError(fmt.Sprintf("creating pod %s/%s", pod.Namespace, pod.Name), err)
 	}
@@ -116,13 +122,41 @@ func (d *Driver) getOwned(ctx context.Context, namespace, name string) (*corev1.
 	return pod, nil
 }
 
-// removeLeftover makes room for the new pod.
-func (d *Driver) removeLeftover(ctx context.Context, namespace, name string) error {
+// awaitNameFree makes sure that no pod holds the worker's name. A pod of the
+// provider's with that name may belong to another Terraform state or
+// resource address, or be on its way out through that instance's destroy (a
+// resource address renamed without a moved block destroys the old instance
+// while it creates the new one): it is never deleted here. Create watches
+// it within worker.NameWaitWindow and then fails with a *worker.ExistsError
+// that says how to import or remove it.
+func (d *Driver) awaitNameFree(ctx context.Context, namespace, name string) error {
 	existing, err := d.getOwned(ctx, namespace, name)
 	if existing == nil || err != nil {
 		return err
 	}
-	return d.deleteAndWait(ctx, existing, ptr(int64(0)))
+	window := worker.NameWaitWindow(ctx)
+	waitCtx, cancel := context.WithTimeout(ctx, window)
+	defer cancel()
+	err = d.watchPod(waitCtx, existing, func(current *corev1.Pod) (bool, error) { return current == nil, nil })
+	switch {
+	case err == nil:
+		return nil
+	case waitCtx.Err() == nil:
+		return err
+	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("waiting for pod %s/%s (UID %s) to go away: %w", namespace, name, existing.UID, ctx.Err())
+	}
+	return &worker.ExistsError{Ref: refOf(existing), Kind: "pod", UID: string(existing.UID), Waited: window}
+}
+
+// nameTaken is the error for a pod of the worker's name that a create
+// conflicts with, nil when none is found.
+func (d *Driver) nameTaken(ctx context.Context, namespace, name string) error {
+	existing, err := d.getOwned(ctx, namespace, name)
+	if existing == nil || err != nil {
+		return err
+	}
+	return &worker.ExistsError{Ref: refOf(existing), Kind: "pod", UID: string(existing.UID)}
 }
 
 // removeFailed deletes the pod of a failed create at once. ctx may already
@@ -130,7 +164,7 @@ func (d *Driver) removeLeftover(ctx context.Context, namespace, name string) err
 func (d *Driver) removeFailed(ctx context.Context, pod *corev1.Pod) error {
 	cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	if err := d.deleteAndWait(cleanupCtx, pod, ptr(int64(0))); err != nil {
+	if err := d.deleteAndWait(cleanupCtx, pod, ptr(int64(0))); err != nil && !errors.Is(err, errReplaced) {
 		return fmt.Errorf("the failed pod %s/%s could not be removed; delete it by hand: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
@@ -146,8 +180,10 @@ func (d *Driver) Read(ctx context.Context, ref worker.Ref) (*worker.Observed, er
 }
 
 // Update patches labels and annotations, the only part of a pod that
-// changes in place; the pod keeps its UID.
-func (d *Driver) Update(ctx context.Context, spec *worker.Spec) (*worker.Observed, error) {
+// changes in place; the pod keeps its UID. A pod of the worker's name whose
+// UID is not uid is refused, and the patch itself is pinned to the UID: the
+// API server refuses it when the pod was replaced after the read.
+func (d *Driver) Update(ctx context.Context, spec *worker.Spec, uid string) (*worker.Observed, error) {
 	namespace := namespaceOf(spec)
 	live, err := d.getOwned(ctx, namespace, spec.Name)
 	if err != nil {
@@ -156,25 +192,57 @@ func (d *Driver) Update(ctx context.Context, spec *worker.Spec) (*worker.Observe
 	if live == nil {
 		return nil, fmt.Errorf("pod %s/%s is gone; a refresh will plan to create it again", namespace, spec.Name)
 	}
+	if err := worker.CheckIdentity(refOf(live), "pod", uid, string(live.UID)); err != nil {
+		return nil, err
+	}
 	patch, err := metadataPatch(live, spec)
 	if err != nil {
 		return nil, err
 	}
 	patched, err := d.client.CoreV1().Pods(namespace).Patch(ctx, spec.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("pod %s/%s is gone; a refresh will plan to create it again", namespace, spec.Name)
+	}
+	if err != nil && uidMismatch(err) {
+		// Replaced between the read and the patch.
+		if current, getErr := d.getOwned(ctx, namespace, spec.Name); getErr == nil && current != nil {
+			if replaced := worker.CheckIdentity(refOf(current), "pod", string(live.UID), string(current.UID)); replaced != nil {
+				return nil, replaced
+			}
+		}
+	}
 	if err != nil {
 		return nil, d.apiError(fmt.Sprintf("patching the labels and annotations of pod %s/%s", namespace, spec.Name), err)
 	}
 	return observe(patched)
 }
 
-// Delete stops the pod with its own grace period and waits until it is gone.
-func (d *Driver) Delete(ctx context.Context, ref worker.Ref) error {
+// Delete stops the pod with its own grace period and waits until it is
+// gone. A pod of the worker's name whose UID is not uid is left alone; the
+// delete itself carries the UID as a precondition.
+func (d *Driver) Delete(ctx context.Context, ref worker.Ref, uid string) error {
 	pod, err := d.getOwned(ctx, ref.Namespace, ref.Name)
 	if pod == nil || err != nil {
 		return err
 	}
-	return d.deleteAndWait(ctx, pod, nil)
+	if err := worker.CheckIdentity(ref, "pod", uid, string(pod.UID)); err != nil {
+		return err
+	}
+	err = d.deleteAndWait(ctx, pod, nil)
+	if errors.Is(err, errReplaced) {
+		// Replaced between the read and the delete: say so if the other
+		// pod is still there.
+		if current, getErr := d.getOwned(ctx, ref.Namespace, ref.Name); getErr == nil && current != nil {
+			return worker.CheckIdentity(ref, "pod", string(pod.UID), string(current.UID))
+		}
+		return nil
+	}
+	return err
 }
+
+// errReplaced is deleteAndWait's answer when the UID precondition failed:
+// the pod is gone, and another of its name exists.
+var errReplaced = errors.New("the pod was replaced by another of the same name")
 
 // deleteAndWait deletes exactly this pod (by UID) and watches until it is
 // gone. A nil grace keeps the pod's own grace period.
@@ -194,8 +262,11 @@ func (d *Driver) deleteAndWait(ctx context.Context, pod *corev1.Pod, grace *int6
 	}
 	// A conflict on the UID precondition means this pod is gone and another
 	// took its name.
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+	if apierrors.IsNotFound(err) {
 		return nil
+	}
+	if apierrors.IsConflict(err) {
+		return errReplaced
 	}
 	if err != nil {
 		return d.apiError(fmt.Sprintf("deleting pod %s/%s", pod.Namespace, pod.Name), retry.cause(err))
@@ -204,8 +275,28 @@ func (d *Driver) deleteAndWait(ctx context.Context, pod *corev1.Pod, grace *int6
 }
 
 func notOwned(pod *corev1.Pod) error {
-	return &worker.NotOwnedError{
-		Ref:  worker.Ref{Backend: worker.BackendKubernetes, Namespace: pod.Namespace, Name: pod.Name},
-		Kind: "pod",
+	return &worker.NotOwnedError{Ref: refOf(pod), Kind: "pod"}
+}
+
+func refOf(pod *corev1.Pod) worker.Ref {
+	return worker.Ref{Backend: worker.BackendKubernetes, Namespace: pod.Namespace, Name: pod.Name}
+}
+
+// uidMismatch tells whether the API server refused a write because the UID
+// it carried is not the pod's: a conflict on a UID precondition, or an
+// invalid (immutable) metadata.uid in a patch.
+func uidMismatch(err error) bool {
+	if apierrors.IsConflict(err) {
+		return true
 	}
+	var status apierrors.APIStatus
+	if !apierrors.IsInvalid(err) || !errors.As(err, &status) || status.Status().Details == nil {
+		return false
+	}
+	for _, cause := range status.Status().Details.Causes {
+		if cause.Field == "metadata.uid" {
+			return true
+		}
+	}
+	return false
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"strings"
 
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 	corev1 "k8s.io/api/core/v1"
@@ -12,8 +11,12 @@ import (
 
 // observe reads a worker back from its pod. The spec comes from the
 // canonical annotation, so what the API injects or defaults (tolerations,
-// service-account volumes, pull policies) never shows as drift; labels and
-// annotations come from the pod itself, so edits made out of band do.
+// service-account volumes, pull policies) never shows as drift. What can be
+// changed in a live pod comes from the pod itself, so that such edits made
+// out of band show: the worker container's image, and the live values of the
+// labels and annotations that the worker declares. Keys that the worker does
+// not declare belong to others (service meshes, CNI plugins, admission
+// webhooks, kubectl label) and are neither shown nor touched.
 func observe(pod *corev1.Pod) (*worker.Observed, error) {
 	text, ok := pod.Annotations[worker.AnnotationSpec]
 	if !ok {
@@ -25,8 +28,15 @@ func observe(pod *corev1.Pod) (*worker.Observed, error) {
 		return nil, fmt.Errorf("pod %s/%s: annotation %s: %w", pod.Namespace, pod.Name, worker.AnnotationSpec, err)
 	}
 	spec.Namespace = pod.Namespace
-	spec.Labels = overlay(spec.Labels, visible(worker.UserLabels(pod.Labels), spec.Labels))
-	spec.Annotations = overlay(spec.Annotations, visible(userAnnotations(pod.Annotations), spec.Annotations))
+	spec.Labels = declaredOnly(spec.Labels, pod.Labels)
+	spec.Annotations = declaredOnly(spec.Annotations, pod.Annotations)
+	for _, c := range pod.Spec.Containers {
+		if c.Name == worker.ContainerName {
+			// `kubectl set image` changes it in place; an image change
+			// replaces the worker.
+			spec.Image = c.Image
+		}
+	}
 	observed := &worker.Observed{
 		Spec:     *spec,
 		Status:   statusOf(pod.Status.Phase),
@@ -54,53 +64,31 @@ func statusOf(phase corev1.PodPhase) worker.Status {
 	return worker.StatusUnknown
 }
 
-// userAnnotations drops the annotation that the provider adds itself.
-func userAnnotations(annotations map[string]string) map[string]string {
-	out := maps.Clone(annotations)
-	delete(out, worker.AnnotationSpec)
-	return out
-}
-
-// visible drops the keys that Kubernetes components put on pods
-// (*.kubernetes.io and *.k8s.io) unless the worker declares them, as the
-// Terraform kubernetes provider does; app.kubernetes.io is the user's.
-func visible(live, declared map[string]string) map[string]string {
-	out := make(map[string]string, len(live))
-	for k, v := range live {
-		if _, isDeclared := declared[k]; isDeclared || !systemKey(k) {
+// declaredOnly is the live value of each key that declared holds; a key
+// gone from live is gone here too. Keys that only live has are left out.
+// When the two agree, declared is returned as it was, which keeps a nil or
+// empty map as declared.
+func declaredOnly(declared, live map[string]string) map[string]string {
+	out := make(map[string]string, len(declared))
+	for k := range declared {
+		if v, ok := live[k]; ok {
 			out[k] = v
 		}
 	}
+	if maps.Equal(declared, out) {
+		return declared
+	}
 	return out
 }
 
-func systemKey(key string) bool {
-	prefix, _, hasPrefix := strings.Cut(key, "/")
-	if !hasPrefix || prefix == "app.kubernetes.io" {
-		return false
-	}
-	for _, domain := range []string{"kubernetes.io", "k8s.io"} {
-		if prefix == domain || strings.HasSuffix(prefix, "."+domain) {
-			return true
-		}
-	}
-	return false
-}
-
-// overlay is live, or declared when the two hold the same content, which
-// keeps a declared nil or empty map as it was.
-func overlay(declared, live map[string]string) map[string]string {
-	if maps.Equal(declared, live) {
-		return declared
-	}
-	return live
-}
-
-// metadataPatch is a JSON merge patch that makes live's labels and
-// annotations those of spec: it sets the declared ones, the ownership
-// labels and the new canonical spec, and nulls the user keys no longer
-// declared. Keys that Kubernetes components added stay. The UID pins the
-// patch to the pod that was read.
+// metadataPatch is a JSON merge patch that gives live's labels and
+// annotations the values that spec declares. It touches only the keys the
+// provider manages: it sets the declared ones, the ownership labels and the
+// new canonical spec, and nulls the keys that the previous spec (live's
+// canonical annotation) declared and spec no longer does. Every other key,
+// put there by someone else, stays as it is. The UID pins the patch to the
+// pod that was read: the API server refuses it (metadata.uid is immutable)
+// when the pod of that name is another one.
 func metadataPatch(live *corev1.Pod, spec *worker.Spec) ([]byte, error) {
 	canonical, err := worker.EncodeCanonical(spec)
 	if err != nil {
@@ -115,11 +103,11 @@ func metadataPatch(live *corev1.Pod, spec *worker.Spec) ([]byte, error) {
 		previousLabels, previousAnnotations = previous.Labels, previous.Annotations
 	}
 
-	labels := mergePatchMap(worker.UserLabels(live.Labels), spec.Labels, previousLabels)
+	labels := mergePatchMap(spec.Labels, previousLabels)
 	for k, v := range spec.OwnershipLabels() {
 		labels[k] = ptr(v)
 	}
-	annotations := mergePatchMap(userAnnotations(live.Annotations), spec.Annotations, previousAnnotations)
+	annotations := mergePatchMap(spec.Annotations, previousAnnotations)
 	annotations[worker.AnnotationSpec] = &canonical
 
 	return json.Marshal(map[string]any{
@@ -131,12 +119,12 @@ func metadataPatch(live *corev1.Pod, spec *worker.Spec) ([]byte, error) {
 	})
 }
 
-// mergePatchMap sets every desired key and nulls (nil) each live key that is
-// no longer desired, except a system key the worker never declared.
-func mergePatchMap(live, desired, previous map[string]string) map[string]*string {
-	out := make(map[string]*string, len(live)+len(desired))
-	for k := range live {
-		if _, wasDeclared := previous[k]; wasDeclared || !systemKey(k) {
+// mergePatchMap sets every desired key and nulls (nil) each previously
+// declared key that is no longer desired.
+func mergePatchMap(desired, previous map[string]string) map[string]*string {
+	out := make(map[string]*string, len(previous)+len(desired))
+	for k := range previous {
+		if _, still := desired[k]; !still {
 			out[k] = nil
 		}
 	}

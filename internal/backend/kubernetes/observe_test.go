@@ -55,6 +55,8 @@ func TestObserveKeepsNilAndEmptyMaps(t *testing.T) {
 	assert.Empty(t, observed.Spec.Annotations)
 }
 
+// Declared keys edited or removed out of band show; keys that others add
+// do not (see metadata_test.go).
 func TestObserveShowsOutOfBandEdits(t *testing.T) {
 	pod := admitted(t, baseSpec())
 	pod.Labels["team"] = "infra"
@@ -62,7 +64,7 @@ func TestObserveShowsOutOfBandEdits(t *testing.T) {
 	delete(pod.Annotations, "owner")
 	observed, err := observe(pod)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"team": "infra", "extra": "yes"}, observed.Spec.Labels)
+	assert.Equal(t, map[string]string{"team": "infra"}, observed.Spec.Labels)
 	assert.Equal(t, map[string]string{}, observed.Spec.Annotations)
 }
 
@@ -77,7 +79,7 @@ func TestObserveIgnoresSystemKeysUnlessDeclared(t *testing.T) {
 	observed, err := observe(pod)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"owner": "ml-platform", "cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}, observed.Spec.Annotations)
-	assert.Equal(t, map[string]string{"team": "ml", "app.kubernetes.io/name": "trainer", "controller-revision-hash.k8s.io": "x"}, observed.Spec.Labels)
+	assert.Equal(t, map[string]string{"team": "ml", "app.kubernetes.io/name": "trainer"}, observed.Spec.Labels)
 }
 
 func TestObserveTakesNamespaceFromPod(t *testing.T) {
@@ -137,7 +139,6 @@ func TestMetadataPatch(t *testing.T) {
 	assert.Equal(t, map[string]*string{
 		"team":                         ptr("infra"),
 		"tier":                         ptr("gpu"),
-		"edited":                       nil,
 		"app.kubernetes.io/managed-by": ptr("hodei"),
 		"hodei.io/worker":              ptr("trainer-0"),
 	}, got.Metadata.Labels)
@@ -148,4 +149,5 @@ func TestMetadataPatch(t *testing.T) {
 		"kubernetes.io/description": nil,
 		worker.AnnotationSpec:       &canonical,
 	}, got.Metadata.Annotations, "kubectl's annotation, never declared, stays")
+	assert.NotContains(t, got.Metadata.Labels, "edited", "a label someone else added, never declared, stays")
 }
