@@ -171,12 +171,12 @@ func pullError(ref string, creds pullCredentials, err error) error {
 	msg := strings.ToLower(err.Error())
 	var hint string
 	switch {
-	case cerrdefs.IsUnauthorized(err) || containsAny(msg, "unauthorized", "no basic auth credentials", "authentication required", "401"):
+	case cerrdefs.IsUnauthorized(err) || containsAny(msg, "unauthorized", "no basic auth credentials", "authentication required"):
 		hint = fmt.Sprintf("the registry %s answered 401 Unauthorized; %s", creds.registry, creds.describe())
 	case containsAny(msg, "x509:", "tls:", "certificate"):
 		hint = fmt.Sprintf("the TLS connection to %s failed: the Docker daemon, which pulls, must trust the registry's CA "+
 			"(on the daemon's host: /etc/docker/certs.d/%s/ca.crt)", creds.registry, creds.registry)
-	case containsAny(msg, "manifest unknown", "not found", "repository does not exist", "name unknown", "404"):
+	case cerrdefs.IsNotFound(err) || containsAny(msg, "manifest unknown", "not found", "repository does not exist", "name unknown"):
 		hint = fmt.Sprintf("the registry %s has no such repository or tag (404 manifest unknown); check the image name and tag", creds.registry)
 	case containsAny(msg, "denied"):
 		hint = fmt.Sprintf("the registry %s denied access; %s", creds.registry, creds.describe())
