@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // privateRegistry is a CNCF distribution registry (Debian's docker-registry)
@@ -350,5 +351,62 @@ func TestAccWorkerDocker_privateRegistry(t *testing.T) {
 				},
 			},
 		})
+	})
+}
+
+// On Kubernetes the kubelet pulls: the pod carries the pull secrets and the
+// policy (the devcluster's simulated nodes pull nothing). Import reproduces
+// both, and a change of either replaces the pod.
+func TestAccWorkerKubernetes_imagePullSecretsAndPolicy(t *testing.T) {
+	cli, kubeconfig := kubeTestClient(t)
+	ns := testNamespace(t, cli, nil)
+	name := randomName("pull")
+	config := func(policy string) string {
+		return kubeProvider(kubeconfig) + fmt.Sprintf(`
+resource "hodei_worker" "pull" {
+  name               = %q
+  backend            = "kubernetes"
+  namespace          = %q
+  image              = %q
+  image_pull_policy  = %q
+  image_pull_secrets = ["regcred", "mirror-cred"]
+}
+`, name, ns, k8sImage, policy)
+	}
+	var firstUID string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		CheckDestroy:             func(*terraform.State) error { return assertNoPod(cli, ns, name) },
+		Steps: []resource.TestStep{
+			{
+				Config: config("Always"),
+				Check: func(*terraform.State) error {
+					pod := getPod(t, cli, ns, name)
+					firstUID = string(pod.UID)
+					assert.Equal(t, []corev1.LocalObjectReference{{Name: "regcred"}, {Name: "mirror-cred"}}, pod.Spec.ImagePullSecrets)
+					assert.Equal(t, corev1.PullAlways, pod.Spec.Containers[0].ImagePullPolicy)
+					return nil
+				},
+			},
+			{
+				ResourceName:            "hodei_worker.pull",
+				ImportState:             true,
+				ImportStateId:           "kubernetes/" + ns + "/" + name,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+			{
+				Config: config("Never"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("hodei_worker.pull", plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				Check: func(*terraform.State) error {
+					pod := getPod(t, cli, ns, name)
+					assert.NotEqual(t, firstUID, string(pod.UID), "the policy change replaced the pod")
+					assert.Equal(t, corev1.PullNever, pod.Spec.Containers[0].ImagePullPolicy)
+					return nil
+				},
+			},
+		},
 	})
 }
