@@ -31,6 +31,34 @@ provider "hodei" {
   }
 }
 
+# Private registries for Docker workers: a user and password (or token) for
+# one registry, and another registry's credentials read from a Docker config
+# file through the credential helper it names. Registries without a block get
+# the credentials of $DOCKER_CONFIG/config.json, else ~/.docker/config.json,
+# as `docker pull` does. (Kubernetes workers use image_pull_secrets instead.)
+variable "registry_password" {
+  type      = string
+  sensitive = true
+  default   = ""
+}
+
+provider "hodei" {
+  alias = "private_registries"
+
+  docker {
+    registry_auth {
+      address  = "registry.example.com:5000"
+      username = "ci-puller"
+      password = var.registry_password
+    }
+
+    registry_auth {
+      address     = "ghcr.io"
+      config_file = "~/.docker/ci-config.json"
+    }
+  }
+}
+
 # A remote Docker engine over SSH, as `docker -H ssh://...` reaches it.
 provider "hodei" {
   alias = "build_host_ssh"

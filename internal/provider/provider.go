@@ -47,6 +47,15 @@ type providerModel struct {
 type dockerModel struct {
 	Host     types.String `tfsdk:"host"`
 	CertPath types.String `tfsdk:"cert_path"`
+
+	RegistryAuth types.List `tfsdk:"registry_auth"`
+}
+
+type registryAuthModel struct {
+	Address    types.String `tfsdk:"address"`
+	Username   types.String `tfsdk:"username"`
+	Password   types.String `tfsdk:"password"`
+	ConfigFile types.String `tfsdk:"config_file"`
 }
 
 type kubernetesModel struct {
@@ -100,6 +109,7 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 					"host":      schema.StringAttribute{Optional: true, MarkdownDescription: "`unix://`, `tcp://` or `ssh://` address. Env `DOCKER_HOST`."},
 					"cert_path": schema.StringAttribute{Optional: true, MarkdownDescription: "Folder with `ca.pem`, `cert.pem` and `key.pem` for TLS. Env `DOCKER_CERT_PATH`."},
 				},
+				Blocks: map[string]schema.Block{"registry_auth": registryAuthBlock()},
 			},
 			"kubernetes": schema.SingleNestedBlock{
 				MarkdownDescription: "The Kubernetes cluster: a kubeconfig (with a context), or explicit credentials, which override the kubeconfig's.",
@@ -176,6 +186,7 @@ func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	}
 	if d := objectAs[dockerModel](ctx, cfg.Docker, &resp.Diagnostics); d != nil {
 		data.dockerConfig = docker.Config{Host: str(d.Host), CertPath: expandHome(str(d.CertPath))}
+		data.dockerRegistryAuth = registryAuths(ctx, d.RegistryAuth, &resp.Diagnostics)
 	}
 	if k := objectAs[kubernetesModel](ctx, cfg.Kubernetes, &resp.Diagnostics); k != nil {
 		data.kubernetesConfig = kubernetes.Config{

@@ -31,6 +31,9 @@ type providerData struct {
 
 	dockerDriver     lazyDriver
 	kubernetesDriver lazyDriver
+
+	// dockerRegistryAuth are the docker block's registry_auth blocks.
+	dockerRegistryAuth []docker.RegistryAuth
 }
 
 // providerDataFrom is what Configure hands a resource or data source: nil
@@ -86,7 +89,7 @@ func (d *providerData) driver(ctx context.Context, backend worker.Backend) (work
 			if err != nil {
 				return nil, fmt.Errorf("docker backend: %w", err)
 			}
-			return docker.NewDriver(cli, d.catalog), nil
+			return docker.NewDriver(cli, d.catalog, d.dockerRegistryAuth), nil
 		})
 	case worker.BackendKubernetes:
 		return d.kubernetesDriver.get(func() (worker.Driver, error) {

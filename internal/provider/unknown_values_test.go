@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -52,6 +53,9 @@ const unknownWorkerBody = `
   restart_policy = local.in.restart
   wait_for       = local.in.wait_for
 
+  image_pull_policy  = local.in.pull_policy
+  image_pull_secrets = [local.in.pull_secret]
+
   resources {
     cpu          = local.in.cpu
     memory       = local.in.memory
@@ -92,6 +96,8 @@ const unknownValues = `
     read_only    = false
     uid          = 1000
     capability   = "NET_BIND_SERVICE"
+    pull_policy  = "IfNotPresent"
+    pull_secret  = "regcred"
 `
 
 func TestAccWorkerDocker_unknownValuesEverywhere(t *testing.T) {
@@ -192,6 +198,8 @@ resource "hodei_worker" "u" {
 					assert.Equal(t, "gpu-t4-0", pod.Spec.NodeName, "the scheduler placed the T4 pod in zone-b")
 					c := pod.Spec.Containers[0]
 					assert.Equal(t, []string{"sh", "-c"}, c.Command)
+					assert.Equal(t, corev1.PullIfNotPresent, c.ImagePullPolicy)
+					assert.Equal(t, []corev1.LocalObjectReference{{Name: "regcred"}}, pod.Spec.ImagePullSecrets)
 					assert.Equal(t, "ml", pod.Labels["team"])
 					assert.Equal(t, "ml-platform", pod.Annotations["owner"])
 					volumes := map[string]bool{}

@@ -112,6 +112,9 @@ func expandSpec(ctx context.Context, m *workerModel) (*worker.Spec, diag.Diagnos
 		Labels:        strMap(m.Labels),
 		Annotations:   strMap(m.Annotations),
 		RestartPolicy: str(m.RestartPolicy),
+
+		ImagePullPolicy:  str(m.ImagePullPolicy),
+		ImagePullSecrets: strList(m.ImagePullSecrets),
 	}
 	if r := objectAs[resourcesModel](ctx, m.Resources, &diags); r != nil {
 		s.Resources = &worker.Resources{CPU: str(r.CPU), Memory: str(r.Memory), CPULimit: str(r.CPULimit), MemoryLimit: str(r.MemoryLimit)}

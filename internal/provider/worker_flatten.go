@@ -104,6 +104,8 @@ func flattenSpec(s *worker.Spec, catalog *worker.Catalog, m *workerModel) diag.D
 	m.Labels = mapValue(s.Labels, &diags)
 	m.Annotations = mapValue(s.Annotations, &diags)
 	m.RestartPolicy = types.StringValue(s.RestartPolicy)
+	m.ImagePullPolicy = optString(s.ImagePullPolicy)
+	m.ImagePullSecrets = listValue(s.ImagePullSecrets, &diags)
 	var resources *resourcesModel
 	if r := s.Resources; r != nil {
 		resources = &resourcesModel{CPU: quantityValue(r.CPU), Memory: quantityValue(r.Memory), CPULimit: quantityValue(r.CPULimit), MemoryLimit: quantityValue(r.MemoryLimit)}

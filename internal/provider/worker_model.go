@@ -40,6 +40,9 @@ type workerModel struct {
 	IP             types.String   `tfsdk:"ip"`
 	UID            types.String   `tfsdk:"uid"`
 	StartedAt      types.String   `tfsdk:"started_at"`
+
+	ImagePullPolicy  types.String `tfsdk:"image_pull_policy"`
+	ImagePullSecrets types.List   `tfsdk:"image_pull_secrets"`
 }
 
 type resourcesModel struct {

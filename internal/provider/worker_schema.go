@@ -88,6 +88,24 @@ func workerSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "Container image reference. On Docker a local image is used, else it is pulled. " + replacedNote,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
+			"image_pull_policy": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: enumDoc(worker.PullPolicies) + " When the image is pulled. On Kubernetes the container's `imagePullPolicy`; " +
+					"unset means Kubernetes's default (`\"Always\"` for a `:latest` or untagged image, else `\"IfNotPresent\"`). " +
+					"On Docker: `\"Always\"` pulls before every create; `\"IfNotPresent\"` (the default when unset) uses a local image, else pulls; " +
+					"`\"Never\"` uses the local image only, and a missing one is an error naming it. Docker pulls with the provider's " +
+					"`docker.registry_auth` credentials, else those of the Docker config file. " + replacedNote,
+				Validators:    oneOf(worker.PullPolicies),
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"image_pull_secrets": schema.ListAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: "Names of Secrets (of type `kubernetes.io/dockerconfigjson`) in the worker's namespace that the kubelet pulls the image with: " +
+					"the pod's `imagePullSecrets`. Ignored, with a warning, on Docker, which pulls with the provider's `docker.registry_auth` " +
+					"and the Docker config file. " + replacedNote,
+				PlanModifiers: []planmodifier.List{listplanmodifier.RequiresReplace()},
+			},
 			"command": schema.ListAttribute{
 				ElementType:         types.StringType,
 				Optional:            true,

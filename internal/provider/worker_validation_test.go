@@ -260,6 +260,13 @@ var invalidCases = []invalidCase{
   backend   = "kubernetes"
   namespace = "ML_Team"`, expect: `(?s)namespace.*DNS-1123 label`},
 
+	// Image pulls.
+	{name: "pull policy unknown", body: `image_pull_policy = "Sometimes"`, expect: `(?s)image_pull_policy.*value must be one of`},
+	{name: "pull policy lower case", k8s: true, body: `image_pull_policy = "always"`, expect: `(?s)image_pull_policy.*value must be one of`},
+	{name: "pull secret not a subdomain", k8s: true, body: `image_pull_secrets = ["Reg_Cred"]`, expect: `(?s)image_pull_secrets\[0\].*not a DNS-1123 subdomain`},
+	{name: "pull secret empty", k8s: true, body: `image_pull_secrets = ["regcred", ""]`, expect: `(?s)image_pull_secrets\[1\].*not a DNS-1123 subdomain`},
+	{name: "pull secret twice", k8s: true, body: `image_pull_secrets = ["regcred", "regcred"]`, expect: `(?s)image_pull_secrets\[1\].*Duplicate image pull secret`},
+
 	// Names.
 	{name: "name with a leading dash", worker: "-trainer", expect: `(?s)name.*not a DNS-1123 label`},
 	{name: "name with a dot", worker: "trainer.0", expect: `(?s)name.*not a DNS-1123 label`},

@@ -3,6 +3,7 @@ package worker
 import (
 	"maps"
 	"reflect"
+	"slices"
 )
 
 // Change is one top-level attribute that differs between two specs, and
@@ -29,6 +30,8 @@ func Changes(old, planned *Spec) []Change {
 	add("name", old.Name != planned.Name, false)
 	add("namespace", old.Namespace != planned.Namespace, false)
 	add("image", old.Image != planned.Image, false)
+	add("image_pull_policy", old.ImagePullPolicy != planned.ImagePullPolicy, false)
+	add("image_pull_secrets", !slices.Equal(old.ImagePullSecrets, planned.ImagePullSecrets), false)
 	add("command", !reflect.DeepEqual(old.Command, planned.Command), false)
 	add("args", !reflect.DeepEqual(old.Args, planned.Args), false)
 	add("env", !maps.Equal(old.Env, planned.Env), false)

@@ -34,6 +34,15 @@ const (
 	DefaultWhenUnsatisfiable  = "DoNotSchedule"
 )
 
+// Image pull policies, as Kubernetes names them. Unset means Kubernetes's
+// own default there (Always for a :latest or untagged image, else
+// IfNotPresent) and PullIfNotPresent on Docker.
+const (
+	PullAlways       = "Always"
+	PullIfNotPresent = "IfNotPresent"
+	PullNever        = "Never"
+)
+
 // WaitFor is how far Create waits for a new worker: wait_for's values.
 type WaitFor string
 
@@ -68,6 +77,7 @@ var (
 	WhenUnsatisfiable   = []string{"DoNotSchedule", "ScheduleAnyway"}
 	StorageMedia        = []string{"", "Memory"}
 	HostPathTypes       = []string{"", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"}
+	PullPolicies        = []string{PullAlways, PullIfNotPresent, PullNever}
 )
 
 // Spec is what a worker declares. Quantities keep the user's spelling; they
@@ -90,6 +100,11 @@ type Spec struct {
 	Volumes       []Volume          `json:"volumes,omitempty"`
 	Scheduling    *Scheduling       `json:"scheduling,omitempty"`
 	Security      *Security         `json:"security,omitempty"`
+
+	// ImagePullPolicy is empty when unset: each backend's default (see
+	// PullAlways). ImagePullSecrets name Kubernetes Secrets.
+	ImagePullPolicy  string   `json:"image_pull_policy,omitempty"`
+	ImagePullSecrets []string `json:"image_pull_secrets"`
 }
 
 // Resources are requests and limits as Kubernetes quantities.

@@ -55,6 +55,7 @@ func Validate(s *Spec, policy Policy) Problems {
 		checkDNSLabel(&ps, Path{"namespace"}, s.Namespace, "namespace")
 	}
 	checkImage(&ps, s.Image)
+	checkImagePull(&ps, s)
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		if errs := validation.IsEnvVarName(k); len(errs) > 0 {
 			ps.errorf(Path{"env"}, "Invalid environment variable name", "%q: %s.", k, strings.Join(errs, "; "))
@@ -137,6 +138,20 @@ func checkImage(ps *Problems, image string) {
 	}
 	if _, err := reference.ParseNormalizedNamed(image); err != nil {
 		ps.errorf(Path{"image"}, "Invalid image reference", "%q: %s; write it as [registry/]repository[:tag][@digest], lower case.", image, err)
+	}
+}
+
+func checkImagePull(ps *Problems, s *Spec) {
+	if s.ImagePullPolicy != "" {
+		checkOneOf(ps, Path{"image_pull_policy"}, s.ImagePullPolicy, PullPolicies)
+	}
+	seen := map[string]bool{}
+	for i, name := range s.ImagePullSecrets {
+		checkDNSSubdomain(ps, Path{"image_pull_secrets", i}, name, "image pull secret name")
+		if seen[name] {
+			ps.errorf(Path{"image_pull_secrets", i}, "Duplicate image pull secret", "%q is listed twice; list each Secret once.", name)
+		}
+		seen[name] = true
 	}
 }
 

@@ -30,6 +30,11 @@ resource "hodei_worker" "this" {
   command        = ["sleep", "3600"]
   restart_policy = "OnFailure"
 
+  # Pull the image only when the engine or node lacks it (the Docker default;
+  # Kubernetes's default for a tag other than :latest). "Always" pulls before
+  # every create, "Never" requires a local image. Changing it replaces the worker.
+  image_pull_policy = "IfNotPresent"
+
   # Create returns once the worker runs (on Docker: has stayed up for 1 s).
   # "scheduled" returns once the pod is bound to a node; "none" at once.
   wait_for = "running"

@@ -13,6 +13,10 @@ func Check(s *worker.Spec, catalog *worker.Catalog) worker.Problems {
 	if s.Namespace != "" {
 		ps.Warnf(worker.Path{"namespace"}, summary, "Docker has no namespaces; namespace applies to the kubernetes backend only.")
 	}
+	if len(s.ImagePullSecrets) > 0 {
+		ps.Warnf(worker.Path{"image_pull_secrets"}, summary, "image_pull_secrets names Kubernetes Secrets and is ignored on the docker backend; "+
+			"Docker pulls with the provider's docker.registry_auth credentials, else those of the Docker config file (DOCKER_CONFIG, else ~/.docker/config.json).")
+	}
 	if sch := s.Scheduling; sch != nil {
 		base := worker.Path{"scheduling"}
 		unsupported := map[string]bool{

@@ -33,16 +33,18 @@ const logTailLines = "20"
 
 // Driver runs workers as containers on one Docker daemon.
 type Driver struct {
-	client  *client.Client
-	catalog *worker.Catalog
+	client       *client.Client
+	catalog      *worker.Catalog
+	registryAuth []RegistryAuth
 
 	hostOnce sync.Once
 	hostName string
 }
 
-// NewDriver uses a client made by NewClient.
-func NewDriver(cli *client.Client, catalog *worker.Catalog) *Driver {
-	return &Driver{client: cli, catalog: catalog}
+// NewDriver uses a client made by NewClient, and pulls images with the
+// registry_auth blocks' credentials, else the Docker config file's.
+func NewDriver(cli *client.Client, catalog *worker.Catalog, registryAuth []RegistryAuth) *Driver {
+	return &Driver{client: cli, catalog: catalog, registryAuth: registryAuth}
 }
 
 // Create makes the container, starts it and waits as waitFor says. Whatever
@@ -53,7 +55,7 @@ func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor worker.Wait
 	if err := d.awaitNameFree(ctx, ref); err != nil {
 		return nil, err
 	}
-	local, err := d.ensureImage(ctx, s.Image)
+	local, err := d.ensureImage(ctx, s.Image, s.ImagePullPolicy)
 	if err != nil {
 		return nil, err
 	}
@@ -147,9 +149,13 @@ func (d *Driver) nameTaken(ctx context.Context, ref worker.Ref, waited time.Dura
 	return &worker.ExistsError{Ref: ref, Kind: "container", UID: existing.ID, Waited: waited}
 }
 
-// ensureImage pulls the image unless it is local. It returns the inspect of
-// a local image, nil after a pull.
-func (d *Driver) ensureImage(ctx context.Context, ref string) (*image.InspectResponse, error) {
+// ensureImage makes the image local as image_pull_policy says: Always
+// pulls, Never only inspects, IfNotPresent (and unset) pulls a missing
+// image. It returns the inspect of a local image, nil after a pull.
+func (d *Driver) ensureImage(ctx context.Context, ref, policy string) (*image.InspectResponse, error) {
+	if policy == worker.PullAlways {
+		return nil, d.pull(ctx, ref)
+	}
 	local, err := d.client.ImageInspect(ctx, ref)
 	if err == nil {
 		return &local, nil
@@ -157,15 +163,29 @@ func (d *Driver) ensureImage(ctx context.Context, ref string) (*image.InspectRes
 	if !cerrdefs.IsNotFound(err) {
 		return nil, fmt.Errorf("inspecting image %q: %w", ref, err)
 	}
-	stream, err := d.client.ImagePull(ctx, ref, image.PullOptions{})
+	if policy == worker.PullNever {
+		return nil, fmt.Errorf("image_pull_policy = %q: the image %q is not on the Docker engine; load or pull it there first, or set image_pull_policy = %q",
+			worker.PullNever, ref, worker.PullIfNotPresent)
+	}
+	return nil, d.pull(ctx, ref)
+}
+
+// pull pulls the image with its registry's credentials and reads the
+// progress stream to its end, where the daemon reports a failure.
+func (d *Driver) pull(ctx context.Context, ref string) error {
+	creds, err := credentialsFor(ref, d.registryAuth)
 	if err != nil {
-		return nil, fmt.Errorf("pulling image %q: %w", ref, err)
+		return fmt.Errorf("pulling image %q: %w", ref, err)
 	}
-	defer stream.Close()
-	if err := jsonmessage.DisplayJSONMessagesStream(stream, io.Discard, 0, false, nil); err != nil {
-		return nil, fmt.Errorf("pulling image %q: %w", ref, err)
+	stream, err := d.client.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: creds.encoded})
+	if err == nil {
+		defer stream.Close()
+		err = jsonmessage.DisplayJSONMessagesStream(stream, io.Discard, 0, false, nil)
 	}
-	return nil, nil
+	if err != nil {
+		return pullError(ref, creds, err)
+	}
+	return nil
 }
 
 // checkNonRoot enforces run_as_non_root as the kubelet does: the process

@@ -42,7 +42,7 @@ func fakeDaemon(t *testing.T) (*Driver, *atomic.Int32) {
 	cli, err := client.NewClientWithOpts(client.WithHost("tcp://"+srv.Listener.Addr().String()), client.WithVersion("1.41"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cli.Close() })
-	return NewDriver(cli, worker.DefaultCatalog()), &inspects
+	return NewDriver(cli, worker.DefaultCatalog(), nil), &inspects
 }
 
 // An empty wait_for means the default, running, as on Kubernetes: the

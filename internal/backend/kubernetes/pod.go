@@ -56,12 +56,14 @@ func buildPod(spec *worker.Spec, opts Options) (*corev1.Pod, error) {
 				Resources:       resources,
 				VolumeMounts:    mounts,
 				SecurityContext: containerSecurity(spec.Security),
+				ImagePullPolicy: corev1.PullPolicy(spec.ImagePullPolicy),
 			}},
 			Volumes:         volumes,
 			RestartPolicy:   corev1.RestartPolicy(spec.RestartPolicy),
 			SecurityContext: podSecurity(spec.Security),
 		},
 	}
+	pod.Spec.ImagePullSecrets = pullSecrets(spec.ImagePullSecrets)
 	if pod.Spec.RestartPolicy == "" {
 		pod.Spec.RestartPolicy = corev1.RestartPolicy(worker.DefaultRestart)
 	}
@@ -78,6 +80,14 @@ func namespaceOf(spec *worker.Spec) string {
 		return worker.DefaultNamespace
 	}
 	return spec.Namespace
+}
+
+func pullSecrets(names []string) []corev1.LocalObjectReference {
+	var out []corev1.LocalObjectReference
+	for _, name := range names {
+		out = append(out, corev1.LocalObjectReference{Name: name})
+	}
+	return out
 }
 
 func envVars(env map[string]string) []corev1.EnvVar {
