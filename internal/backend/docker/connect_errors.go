@@ -1,0 +1,58 @@
+package docker
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+)
+
+// unreachable is the error of a daemon that did not answer the ping: the
+// address tried and the setting it came from, and for a TLS failure which
+// setting to fix, before the client's own error.
+func unreachable(ep endpoint, err error) error {
+	at := fmt.Sprintf("the Docker daemon at %s (from %s)", ep.Host, ep.hostFrom)
+	var verify *tls.CertificateVerificationError
+	var op *net.OpError
+	switch {
+	case errors.As(err, &verify):
+		return fmt.Errorf("%s presented a certificate that the CA of %s does not verify: set %s to the CA that signed the daemon's certificate: %w",
+			at, ep.tlsFrom, tlsSetting(ep.tlsFrom, "ca"), err)
+	case errors.As(err, &op) && op.Op == "remote error" && strings.Contains(op.Err.Error(), "certificate"):
+		// The daemon's TLS alert: it verifies clients (--tlsverify) and
+		// got no certificate, or one its CA did not sign.
+		sent := "no client certificate"
+		if ep.TLSData != nil && len(ep.TLSData.Cert) > 0 {
+			sent = "the client certificate of " + ep.tlsFrom
+		}
+		return fmt.Errorf("%s refused %s: set %s to a certificate and key that the daemon's CA signed: %w",
+			at, sent, tlsSetting(ep.tlsFrom, "cert"), err)
+	case ep.tlsFrom == "" && (strings.Contains(err.Error(), "HTTP request to an HTTPS server") || strings.Contains(err.Error(), "TLS-enabled daemon")):
+		return fmt.Errorf("%s speaks TLS, and no TLS material is set: set docker.cert_path, or %s, or DOCKER_CERT_PATH with DOCKER_TLS_VERIFY=1: %w",
+			at, settingMaterial, err)
+	}
+	return fmt.Errorf("%s is unreachable: %w", at, err)
+}
+
+// tlsSetting names where the CA ("ca") or the client certificate ("cert")
+// of the TLS material from source is set.
+func tlsSetting(source, part string) string {
+	file := map[string]string{"ca": "ca.pem", "cert": "cert.pem and key.pem"}[part]
+	switch source {
+	case settingCertPath:
+		return file + " in " + settingCertPath
+	case settingMaterial, "":
+		if part == "ca" {
+			return "docker.ca_material"
+		}
+		return "docker.cert_material and docker.key_material (or docker.cert_path)"
+	}
+	return file + " of " + source
+}
+
+// isSocket tells a local socket, which takes no TLS, from a network address.
+func isSocket(host string) bool {
+	scheme, _, _ := strings.Cut(host, "://")
+	return scheme == "unix" || scheme == "npipe" || scheme == "fd"
+}
