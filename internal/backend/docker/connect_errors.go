@@ -17,17 +17,19 @@ func unreachable(ep endpoint, err error) error {
 	var op *net.OpError
 	switch {
 	case errors.As(err, &verify):
-		return fmt.Errorf("%s presented a certificate that the CA of %s does not verify: set %s to the CA that signed the daemon's certificate: %w",
-			at, ep.tlsFrom, tlsSetting(ep.tlsFrom, "ca"), err)
+		setting := tlsSetting(ep.tlsFrom, "ca")
+		if ep.TLSData == nil || len(ep.TLSData.CA) == 0 {
+			return fmt.Errorf("%s presented a certificate that the system's root CAs do not verify: set %s to the CA that signed it: %w", at, setting, err)
+		}
+		return fmt.Errorf("%s presented a certificate that the CA in %s did not sign: set %s to the CA that signed it: %w", at, setting, setting, err)
 	case errors.As(err, &op) && op.Op == "remote error" && strings.Contains(op.Err.Error(), "certificate"):
 		// The daemon's TLS alert: it verifies clients (--tlsverify) and
 		// got no certificate, or one its CA did not sign.
-		sent := "no client certificate"
-		if ep.TLSData != nil && len(ep.TLSData.Cert) > 0 {
-			sent = "the client certificate of " + ep.tlsFrom
+		fix := tlsSetting(ep.tlsFrom, "cert")
+		if ep.TLSData == nil || len(ep.TLSData.Cert) == 0 {
+			return fmt.Errorf("%s requires a client certificate, and none is set: set %s to a certificate and key that the daemon's CA signed: %w", at, fix, err)
 		}
-		return fmt.Errorf("%s refused %s: set %s to a certificate and key that the daemon's CA signed: %w",
-			at, sent, tlsSetting(ep.tlsFrom, "cert"), err)
+		return fmt.Errorf("%s refused the client certificate of %s: set %s to a certificate and key that the daemon's CA signed: %w", at, ep.tlsFrom, fix, err)
 	case ep.tlsFrom == "" && (strings.Contains(err.Error(), "HTTP request to an HTTPS server") || strings.Contains(err.Error(), "TLS-enabled daemon")):
 		return fmt.Errorf("%s speaks TLS, and no TLS material is set: set docker.cert_path, or %s, or DOCKER_CERT_PATH with DOCKER_TLS_VERIFY=1: %w",
 			at, settingMaterial, err)
