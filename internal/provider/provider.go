@@ -101,7 +101,7 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				MarkdownDescription: "The Docker engine. Empty settings come from the environment, then from the Docker context, as the Docker CLI reads them " +
 					"(`DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`, `DOCKER_CONTEXT`, the current context of `~/.docker/config.json`); " +
 					"the API version is negotiated with the daemon unless `DOCKER_API_VERSION` pins it. See [Connecting to a Docker engine](guides/docker-connection.md).",
-				Attributes:          dockerAttributes(),
+				Attributes: dockerAttributes(),
 			},
 			"kubernetes": schema.SingleNestedBlock{
 				MarkdownDescription: "The Kubernetes cluster: a kubeconfig (with a context), or explicit credentials, which override the kubeconfig's.",
