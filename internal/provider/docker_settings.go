@@ -26,7 +26,7 @@ func dockerAttributes() map[string]schema.Attribute {
 			Optional: true,
 			MarkdownDescription: "Daemon address: `unix:///path/docker.sock`, `tcp://host:port` or `ssh://[user@]host[:port]` (`npipe://` on Windows). " +
 				"Else `DOCKER_HOST`, else the Docker context's host, else the default socket.",
-			Validators: []validator.String{checked{"a Docker host", docker.CheckHost}},
+			Validators: []validator.String{checked{"Docker host address", docker.CheckHost}},
 		},
 		"cert_path": schema.StringAttribute{
 			Optional: true,
@@ -73,7 +73,7 @@ type checked struct {
 	check func(string) error
 }
 
-func (c checked) Description(context.Context) string { return "must be " + c.what }
+func (c checked) Description(context.Context) string { return "must be a valid " + c.what }
 
 func (c checked) MarkdownDescription(ctx context.Context) string { return c.Description(ctx) }
 

@@ -293,3 +293,55 @@ func TestAccDockerTLS_daemonAuthentication(t *testing.T) {
 		s.assertAbsent(t, "the TF_ACC_LOG_PATH log", withoutTestConfigurations(log))
 	})
 }
+
+// TestAccDockerSettings_invalidAtValidate runs `terraform validate` over
+// provider blocks with a wrong docker block each, with no engine anywhere:
+// every one is reported, naming its attribute, and values not known yet
+// (variables) are no error.
+func TestAccDockerSettings_invalidAtValidate(t *testing.T) {
+	faultPrereqs(t)
+	ca := newTestCA(t, "validate-ca")
+	pair, other := ca.issue(t, "client", false), ca.issue(t, "other", false)
+	block := func(alias, body string) string {
+		// A worker uses each block: Terraform validates the provider
+		// blocks that something uses.
+		return fmt.Sprintf("provider \"hodei\" {\n  alias = %q\n  docker {\n    %s\n  }\n}\n", alias, body) +
+			fmt.Sprintf("resource \"hodei_worker\" %q {\n  provider = hodei.%s\n  name     = \"validate-%s\"\n  image    = %q\n}\n",
+				alias, alias, strings.ReplaceAll(alias, "_", "-"), testImage)
+	}
+	cases := map[string]struct{ body, expect string }{
+		"cert_without_key":  {fmt.Sprintf("cert_material = %q", pair.cert), `docker\.key_material[^\n]*\s+must\s+be\s+specified`},
+		"key_without_cert":  {fmt.Sprintf("key_material = %q", pair.key), `docker\.cert_material[^\n]*\s+must\s+be\s+specified`},
+		"cert_path_and_pem": {fmt.Sprintf("cert_path = \"/etc/docker-certs\"\n    ca_material = %q", ca.cert), `docker\.ca_material[^\n]*\s+cannot\s+be\s+specified\s+when\s+[^\n]*docker\.cert_path`},
+		"ca_not_pem":        {`ca_material = "not a certificate"`, `Invalid\s+PEM\s+certificate[\s\S]*docker\.ca_material:\s+no\s+PEM-encoded\s+certificate`},
+		"key_in_cert":       {fmt.Sprintf("cert_material = %q\n    key_material = %q", pair.key, pair.key), `docker\.cert_material:\s+PEM\s+block\s+1\s+is\s+a\s+PRIVATE\s+KEY,\s+not\s+a\s+CERTIFICATE`},
+		"key_not_pem":       {fmt.Sprintf("cert_material = %q\n    key_material = \"garbage\"", pair.cert), `Invalid\s+PEM\s+private\s+key[\s\S]*docker\.key_material:\s+no\s+PEM-encoded\s+private\s+key`},
+		"key_of_other_cert": {fmt.Sprintf("cert_material = %q\n    key_material = %q", pair.cert, other.key), `Client\s+key\s+does\s+not\s+match[\s\S]*docker\.key_material:\s+the\s+private\s+key\s+does\s+not\s+match`},
+		"http_host":         {`host = "http://build.example.com:2375"`, `Invalid\s+Docker\s+host\s+address[\s\S]*docker\.host:\s+the\s+address\s+must\s+start\s+with\s+unix://,\s+tcp://\s+or\s+ssh://`},
+	}
+	var module strings.Builder
+	module.WriteString(requiredProvider)
+	for alias, c := range cases {
+		module.WriteString(block(alias, c.body))
+	}
+	// Unknown at validate: every setting from a variable.
+	module.WriteString("variable \"cert\" { type = string }\nvariable \"key\" {\n  type      = string\n  sensitive = true\n}\nvariable \"host\" { type = string }\n")
+	module.WriteString(block("unknown", "host = var.host\n    cert_material = var.cert\n    key_material = var.key\n    ssh_opts = [var.host]"))
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.tf"), []byte(module.String()), 0o600))
+	out, err := runTerraformCLI(dir, cliEnv(t, "DOCKER_HOST=unix:///nonexistent/docker.sock"), "validate", "-no-color")
+	require.Error(t, err, "validate must fail:\n%s", out)
+
+	byAlias := map[string]string{}
+	with := regexp.MustCompile(`with provider\["[^"]+"\]\.(\w+)`)
+	for _, diag := range strings.Split(out, "Error: ")[1:] {
+		if m := with.FindStringSubmatch(diag); m != nil {
+			byAlias[m[1]] += diag
+		}
+	}
+	for alias, c := range cases {
+		assert.Regexp(t, c.expect, byAlias[alias], "%s: %q", alias, byAlias[alias])
+	}
+	assert.Empty(t, byAlias["unknown"], "values not known at validate are no error")
+	assert.Len(t, byAlias, len(cases), "one diagnostic block per wrong provider block:\n%s", out)
+}
