@@ -236,19 +236,19 @@ func TestAccDockerTLS_daemonAuthentication(t *testing.T) {
 
 	t.Run("without_client_certificate", func(t *testing.T) {
 		fails(t, fmt.Sprintf("provider \"hodei\" {\n  docker {\n    host        = %q\n    ca_material = %q\n  }\n}\n", host, ca.cert),
-			spaced(fmt.Sprintf("the Docker daemon at %s (from docker.host) requires a client certificate, and none is set: set docker.cert_material and docker.key_material", host)))
+			spaced(fmt.Sprintf("the Docker daemon at %s (address from docker.host) requires a client certificate, and none is set: set docker.cert_material and docker.key_material", host)))
 	})
 	t.Run("client_certificate_of_another_ca", func(t *testing.T) {
 		fails(t, material(ca.cert, strangerPair),
-			spaced(fmt.Sprintf("the Docker daemon at %s (from docker.host) refused the client certificate of docker.ca_material, docker.cert_material and docker.key_material: set docker.cert_material and docker.key_material", host)))
+			spaced(fmt.Sprintf("the Docker daemon at %s (address from docker.host) refused the client certificate of docker.ca_material, docker.cert_material and docker.key_material: set docker.cert_material and docker.key_material", host)))
 	})
 	t.Run("ca_that_did_not_sign_the_daemon", func(t *testing.T) {
 		fails(t, material(otherCA.cert, clientPair),
-			spaced(fmt.Sprintf("the Docker daemon at %s (from docker.host) presented a certificate that the CA in docker.ca_material did not sign: set docker.ca_material", host)))
+			spaced(fmt.Sprintf("the Docker daemon at %s (address from docker.host) presented a certificate that the CA in docker.ca_material did not sign: set docker.ca_material", host)))
 	})
 	t.Run("without_tls", func(t *testing.T) {
 		fails(t, fmt.Sprintf("provider \"hodei\" {\n  docker {\n    host = %q\n  }\n}\n", host),
-			spaced(fmt.Sprintf("the Docker daemon at %s (from docker.host) speaks TLS, and no TLS material is set: set docker.cert_path", host)))
+			spaced(fmt.Sprintf("the Docker daemon at %s (address from docker.host) speaks TLS, and no TLS material is set: set docker.cert_path", host)))
 	})
 
 	t.Run("key_material_not_in_trace_log_plan_or_state", func(t *testing.T) {

@@ -100,7 +100,7 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"docker": schema.SingleNestedBlock{
 				MarkdownDescription: "The Docker engine. Empty settings come from the environment, then from the Docker context, as the Docker CLI reads them " +
 					"(`DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`, `DOCKER_CONTEXT`, the current context of `~/.docker/config.json`); " +
-					"the API version is negotiated with the daemon unless `DOCKER_API_VERSION` pins it. See [Connecting to a Docker engine](guides/docker-connection.md).",
+					"the API version is negotiated with the daemon unless `DOCKER_API_VERSION` pins it. See [Where each Docker setting comes from](#where-each-docker-setting-comes-from).",
 				Attributes: dockerAttributes(),
 			},
 			"kubernetes": schema.SingleNestedBlock{

@@ -12,7 +12,8 @@ import (
 // address tried and the setting it came from, and for a TLS failure which
 // setting to fix, before the client's own error.
 func unreachable(ep endpoint, err error) error {
-	at := fmt.Sprintf("the Docker daemon at %s (from %s)", ep.Host, ep.hostFrom)
+	from := "address from " + ep.hostFrom
+	at := fmt.Sprintf("the Docker daemon at %s (%s)", ep.Host, from)
 	var verify *tls.CertificateVerificationError
 	var op *net.OpError
 	switch {
@@ -34,7 +35,7 @@ func unreachable(ep endpoint, err error) error {
 		return fmt.Errorf("%s speaks TLS, and no TLS material is set: set docker.cert_path, or %s, or DOCKER_CERT_PATH with DOCKER_TLS_VERIFY=1: %w",
 			at, settingMaterial, err)
 	}
-	return fmt.Errorf("%s is unreachable: %w", at, err)
+	return fmt.Errorf("the Docker daemon at %s is unreachable (%s): %w", ep.Host, from, err)
 }
 
 // tlsSetting names where the CA ("ca") or the client certificate ("cert")
