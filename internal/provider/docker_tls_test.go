@@ -199,6 +199,15 @@ func TestAccDockerTLS_daemonAuthentication(t *testing.T) {
 	t.Run("pem_material", func(t *testing.T) {
 		runs(t, material(ca.cert, clientPair))
 	})
+	t.Run("pem_material_through_the_request_log", func(t *testing.T) {
+		// The counting transport wraps the TLS one and still speaks https.
+		log := filepath.Join(t.TempDir(), "requests.log")
+		t.Setenv(EnvRequestLog, log)
+		runs(t, material(ca.cert, clientPair))
+		data, err := os.ReadFile(log)
+		require.NoError(t, err)
+		assert.Contains(t, string(data), "docker HEAD /_ping", "requests went through the counting transport")
+	})
 	t.Run("cert_path", func(t *testing.T) {
 		runs(t, fmt.Sprintf("provider \"hodei\" {\n  docker {\n    host      = %q\n    cert_path = %q\n  }\n}\n", host, clientDir))
 	})

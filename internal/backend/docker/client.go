@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/docker/cli/cli/connhelper"
 	"github.com/docker/docker/client"
@@ -37,23 +38,12 @@ func NewClient(ctx context.Context, cfg Config) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Whichever setting names it, an ssh:// host is dialled through
-	// docker/cli's connection helper, with the extra ssh options.
-	helper, err := connhelper.GetConnectionHelperWithSSHOpts(ep.Host, cfg.SSHOpts)
+	if isSocket(ep.Host) || strings.HasPrefix(ep.Host, "ssh://") {
+		ep.tlsFrom = "" // TLS is for network addresses; ssh secures its own
+	}
+	opts, err := clientOpts(ep, cfg.SSHOpts)
 	if err != nil {
-		return nil, fmt.Errorf("docker host %q (%s): %w", ep.Host, ep.hostFrom, err)
-	}
-	var opts []client.Opt
-	if helper != nil {
-		ep.tlsFrom = ""
-		opts = []client.Opt{client.WithHost(helper.Host), client.WithDialContext(helper.Dialer),
-			client.WithVersionFromEnv(), client.WithAPIVersionNegotiation()}
-	} else if opts, err = ep.ClientOpts(); err != nil {
-		// The endpoint's TLS material as a Docker context applies it.
-		return nil, fmt.Errorf("docker TLS material (%s): %w", ep.tlsFrom, err)
-	}
-	if isSocket(ep.Host) {
-		ep.tlsFrom = "" // no TLS on a socket
+		return nil, err
 	}
 	cli, err := client.NewClientWithOpts(opts...)
 	if err != nil {
@@ -63,9 +53,14 @@ func NewClient(ctx context.Context, cfg Config) (*client.Client, error) {
 		// The first client set the transport up for the host; the second
 		// sends through the wrapped copy of it, over https when the first
 		// did (the scheme is guessed from an unwrapped transport only).
+		// Its options are made afresh: the first client changed the HTTP
+		// client that its own options hold.
 		httpClient := cli.HTTPClient()
 		httpClient.Transport = cfg.WrapTransport(httpClient.Transport)
 		_ = cli.Close()
+		if opts, err = clientOpts(ep, cfg.SSHOpts); err != nil {
+			return nil, err
+		}
 		opts = append(opts, client.WithHTTPClient(httpClient))
 		if ep.tlsFrom != "" {
 			opts = append(opts, client.WithScheme("https"))
@@ -82,4 +77,24 @@ func NewClient(ctx context.Context, cfg Config) (*client.Client, error) {
 	}
 	cli.NegotiateAPIVersionPing(ping)
 	return cli, nil
+}
+
+// clientOpts are the options of a client of ep. Whichever setting names it,
+// an ssh:// host is dialled through docker/cli's connection helper, with
+// the extra ssh options; any other host takes the endpoint's TLS material
+// as a Docker context applies it.
+func clientOpts(ep endpoint, sshOpts []string) ([]client.Opt, error) {
+	helper, err := connhelper.GetConnectionHelperWithSSHOpts(ep.Host, sshOpts)
+	if err != nil {
+		return nil, fmt.Errorf("docker host %q (%s): %w", ep.Host, ep.hostFrom, err)
+	}
+	if helper != nil {
+		return []client.Opt{client.WithHost(helper.Host), client.WithDialContext(helper.Dialer),
+			client.WithVersionFromEnv(), client.WithAPIVersionNegotiation()}, nil
+	}
+	opts, err := ep.ClientOpts()
+	if err != nil {
+		return nil, fmt.Errorf("docker TLS material (%s): %w", ep.tlsFrom, err)
+	}
+	return opts, nil
 }
