@@ -208,6 +208,23 @@ func TestAccDockerTLS_daemonAuthentication(t *testing.T) {
 		require.NoError(t, err)
 		assert.Contains(t, string(data), "docker HEAD /_ping", "requests went through the counting transport")
 	})
+	t.Run("pem_material_known_only_after_apply", func(t *testing.T) {
+		// The material is another resource's output, as from a secret
+		// store: the plan does not know it, the apply does.
+		runs(t, fmt.Sprintf(`
+resource "terraform_data" "tls" {
+  input = { ca = %q, cert = %q, key = %q }
+}
+provider "hodei" {
+  docker {
+    host          = %q
+    ca_material   = terraform_data.tls.output.ca
+    cert_material = terraform_data.tls.output.cert
+    key_material  = terraform_data.tls.output.key
+  }
+}
+`, ca.cert, clientPair.cert, clientPair.key, host))
+	})
 	t.Run("cert_path", func(t *testing.T) {
 		runs(t, fmt.Sprintf("provider \"hodei\" {\n  docker {\n    host      = %q\n    cert_path = %q\n  }\n}\n", host, clientDir))
 	})
