@@ -7,8 +7,9 @@ terraform {
 }
 
 # The simplest configuration: nothing. Workers run on the Docker engine that
-# DOCKER_HOST names (else the local socket), and Kubernetes workers use the
-# cluster of KUBECONFIG.
+# DOCKER_HOST names, else that of the Docker context (DOCKER_CONTEXT, or the
+# one `docker context use` chose), else the local socket; Kubernetes workers
+# use the cluster of KUBECONFIG.
 provider "hodei" {}
 
 # A laptop: the local Docker engine is the default backend.
@@ -28,6 +29,29 @@ provider "hodei" {
   docker {
     host      = "tcp://build-1.example.com:2376"
     cert_path = "~/.docker/build-1"
+  }
+}
+
+# The same engine with the PEM contents instead of files, for example from a
+# secret store; the key is sensitive and stays out of plan output and logs.
+variable "docker_tls" {
+  type = object({
+    ca   = string
+    cert = string
+    key  = string
+  })
+  sensitive = true
+  default   = { ca = "", cert = "", key = "" }
+}
+
+provider "hodei" {
+  alias = "build_host_pem"
+
+  docker {
+    host          = "tcp://build-1.example.com:2376"
+    ca_material   = var.docker_tls.ca
+    cert_material = var.docker_tls.cert
+    key_material  = var.docker_tls.key
   }
 }
 
@@ -59,12 +83,14 @@ provider "hodei" {
   }
 }
 
-# A remote Docker engine over SSH, as `docker -H ssh://...` reaches it.
+# A remote Docker engine over SSH, as `docker -H ssh://...` reaches it, with
+# extra options for the ssh client.
 provider "hodei" {
   alias = "build_host_ssh"
 
   docker {
-    host = "ssh://deploy@build-2.example.com"
+    host     = "ssh://deploy@build-2.example.com"
+    ssh_opts = ["-o", "ServerAliveInterval=30"]
   }
 }
 

@@ -436,6 +436,7 @@ type privateDocker struct {
 	dir    string
 	bridge string
 	Host   string
+	args   []string
 	cmd    *exec.Cmd
 	done   chan struct{}
 }
@@ -472,7 +473,9 @@ func ownBridge(t *testing.T) string {
 	return ""
 }
 
-func startPrivateDocker(t *testing.T) *privateDocker {
+// startPrivateDocker starts the daemon; args are added to its command line
+// (another listener, TLS).
+func startPrivateDocker(t *testing.T, args ...string) *privateDocker {
 	t.Helper()
 	faultPrereqs(t)
 	for _, tool := range []string{"dockerd", "docker"} {
@@ -486,7 +489,7 @@ func startPrivateDocker(t *testing.T) *privateDocker {
 	// A short path: unix socket paths are limited to 108 bytes.
 	dir, err := os.MkdirTemp("", "hodei-dk") //nolint:usetesting // t.TempDir paths are too long for the socket
 	require.NoError(t, err)
-	d := &privateDocker{t: t, dir: dir, Host: "unix://" + filepath.Join(dir, "docker.sock")}
+	d := &privateDocker{t: t, dir: dir, Host: "unix://" + filepath.Join(dir, "docker.sock"), args: args}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	d.bridge = ownBridge(t)
 	t.Cleanup(d.Stop) // before the bridge goes
@@ -504,9 +507,9 @@ func (d *privateDocker) Start() {
 	started := time.Now()
 	logFile, err := os.OpenFile(filepath.Join(d.dir, "dockerd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	require.NoError(d.t, err)
-	cmd := exec.Command("dockerd", "--host="+d.Host, "--data-root="+filepath.Join(d.dir, "data"),
-		"--exec-root="+filepath.Join(d.dir, "exec"), "--pidfile="+filepath.Join(d.dir, "docker.pid"),
-		"--bridge="+d.bridge, "--iptables=false", "--ip6tables=false", "--shutdown-timeout=1")
+	cmd := exec.Command("dockerd", append([]string{"--host=" + d.Host, "--data-root=" + filepath.Join(d.dir, "data"),
+		"--exec-root=" + filepath.Join(d.dir, "exec"), "--pidfile=" + filepath.Join(d.dir, "docker.pid"),
+		"--bridge=" + d.bridge, "--iptables=false", "--ip6tables=false", "--shutdown-timeout=1"}, d.args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	require.NoError(d.t, cmd.Start())
 	d.cmd, d.done = cmd, make(chan struct{})

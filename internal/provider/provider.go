@@ -45,8 +45,12 @@ type providerModel struct {
 }
 
 type dockerModel struct {
-	Host     types.String `tfsdk:"host"`
-	CertPath types.String `tfsdk:"cert_path"`
+	Host         types.String `tfsdk:"host"`
+	CertPath     types.String `tfsdk:"cert_path"`
+	CAMaterial   types.String `tfsdk:"ca_material"`
+	CertMaterial types.String `tfsdk:"cert_material"`
+	KeyMaterial  types.String `tfsdk:"key_material"`
+	SSHOpts      types.List   `tfsdk:"ssh_opts"`
 
 	RegistryAuth types.List `tfsdk:"registry_auth"`
 }
@@ -103,13 +107,11 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 		},
 		Blocks: map[string]schema.Block{
 			"docker": schema.SingleNestedBlock{
-				MarkdownDescription: "The Docker engine. Empty settings come from the environment as the Docker CLI reads it " +
-					"(`DOCKER_HOST`, `DOCKER_CERT_PATH`, `DOCKER_TLS_VERIFY`, `DOCKER_API_VERSION`); the API version is negotiated with the daemon.",
-				Attributes: map[string]schema.Attribute{
-					"host":      schema.StringAttribute{Optional: true, MarkdownDescription: "`unix://`, `tcp://` or `ssh://` address. Env `DOCKER_HOST`."},
-					"cert_path": schema.StringAttribute{Optional: true, MarkdownDescription: "Folder with `ca.pem`, `cert.pem` and `key.pem` for TLS. Env `DOCKER_CERT_PATH`."},
-				},
-				Blocks: map[string]schema.Block{"registry_auth": registryAuthBlock()},
+				MarkdownDescription: "The Docker engine. Empty settings come from the environment, then from the Docker context, as the Docker CLI reads them " +
+					"(`DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`, `DOCKER_CONTEXT`, the current context of `~/.docker/config.json`); " +
+					"the API version is negotiated with the daemon unless `DOCKER_API_VERSION` pins it. See [Where each Docker setting comes from](#where-each-docker-setting-comes-from).",
+				Attributes: dockerAttributes(),
+				Blocks:     map[string]schema.Block{"registry_auth": registryAuthBlock()},
 			},
 			"kubernetes": schema.SingleNestedBlock{
 				MarkdownDescription: "The Kubernetes cluster: a kubeconfig (with a context), or explicit credentials, which override the kubeconfig's.",
@@ -185,7 +187,14 @@ func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		data.catalog = catalog
 	}
 	if d := objectAs[dockerModel](ctx, cfg.Docker, &resp.Diagnostics); d != nil {
-		data.dockerConfig = docker.Config{Host: str(d.Host), CertPath: expandHome(str(d.CertPath))}
+		data.dockerConfig = docker.Config{
+			Host:         str(d.Host),
+			CertPath:     expandHome(str(d.CertPath)),
+			CAMaterial:   str(d.CAMaterial),
+			CertMaterial: str(d.CertMaterial),
+			KeyMaterial:  str(d.KeyMaterial),
+			SSHOpts:      strList(d.SSHOpts),
+		}
 		data.dockerRegistryAuth = registryAuths(ctx, d.RegistryAuth, &resp.Diagnostics)
 	}
 	if k := objectAs[kubernetesModel](ctx, cfg.Kubernetes, &resp.Diagnostics); k != nil {

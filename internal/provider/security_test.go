@@ -89,6 +89,8 @@ func (s secrets) assertAbsent(t *testing.T, what, text string) {
 
 // providerBlock configures the kubernetes backend with the secrets at an
 // address where nothing listens: any use of the credentials fails there.
+// The docker block carries the same client key pair, which Configure
+// receives too.
 func (s secrets) providerBlock() string {
 	return fmt.Sprintf(`
 provider "hodei" {
@@ -99,8 +101,13 @@ provider "hodei" {
     client_key         = %q
     insecure           = true
   }
+  docker {
+    host          = "tcp://127.0.0.1:1"
+    cert_material = %q
+    key_material  = %q
+  }
 }
-`, s.token, s.cert, s.key)
+`, s.token, s.cert, s.key, s.cert, s.key)
 }
 
 const secretProbeWorker = `

@@ -35,3 +35,27 @@ func TestNewClientSSHHostFromEnvironmentUsesConnectionHelper(t *testing.T) {
 		})
 	}
 }
+
+// ssh_opts reach the ssh command line: ssh reports the configuration file
+// that -F names and that does not exist. When the ping's write loses the
+// race with ssh's exit, the error lacks ssh's words: a few tries tell.
+func TestNewClientSSHOptsReachTheSSHCommand(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skip("no ssh client on PATH for the connection helper to run")
+	}
+	var errs []string
+	for range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cli, err := NewClient(ctx, Config{Host: "ssh://user@127.0.0.1:1", SSHOpts: []string{"-F", "/nonexistent/hodei-ssh-config"}})
+		cancel()
+		if err == nil {
+			_ = cli.Close()
+			t.Fatal("NewClient succeeded with an ssh configuration file that does not exist")
+		}
+		if strings.Contains(err.Error(), "/nonexistent/hodei-ssh-config") {
+			return
+		}
+		errs = append(errs, err.Error())
+	}
+	t.Errorf("no error comes from ssh run with the extra options: %q", errs)
+}
