@@ -124,7 +124,7 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 					"host":           schema.StringAttribute{Optional: true, MarkdownDescription: "API server address, e.g. `https://10.0.0.1:6443`. Env `KUBE_HOST`."},
 					"token": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Bearer token. Env `KUBE_TOKEN`.",
 						Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("token_file"), path.MatchRelative().AtParent().AtName("exec"))}},
-					"token_file": schema.StringAttribute{Optional: true, MarkdownDescription: "File holding the bearer token, read when the client is made and again every minute and after a 401, so that a rotated (projected service account) token is used.",
+					"token_file": schema.StringAttribute{Optional: true, MarkdownDescription: "File holding the bearer token, read at the first request, again every minute and after a 401, so that a rotated (projected service account) token is used from the next request on.",
 						Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("exec"))}},
 					"cluster_ca_certificate": schema.StringAttribute{Optional: true, MarkdownDescription: "PEM CA bundle of the API server. Env `KUBE_CLUSTER_CA_CERT_DATA`."},
 					"client_certificate": schema.StringAttribute{Optional: true, MarkdownDescription: "PEM client certificate (the content, e.g. `file(\"client.pem\")`). Env `KUBE_CLIENT_CERT_DATA`.",

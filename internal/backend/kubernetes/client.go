@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/transport"
 )
 
 // Config is the provider's kubernetes block, its environment fallbacks
@@ -62,7 +63,6 @@ func (c Config) hasCredentials() bool {
 func (c Config) authInfo() *clientcmdapi.AuthInfo {
 	user := clientcmdapi.NewAuthInfo()
 	user.Token = c.Token
-	user.TokenFile = c.TokenFile
 	user.ClientCertificateData = []byte(c.ClientCertificate)
 	user.ClientKeyData = []byte(c.ClientKey)
 	if c.Exec != nil {
@@ -146,8 +146,6 @@ func restConfig(cfg Config) (*rest.Config, error) {
 		return nil, err
 	}
 	if cfg.TokenFile != "" {
-		// client-go reads it now and again at least every minute, and
-		// after a 401, so that a rotated (projected) token is picked up.
 		if _, err := os.ReadFile(cfg.TokenFile); err != nil {
 			return nil, fmt.Errorf("kubernetes.token_file: %w", err)
 		}
@@ -187,6 +185,12 @@ func restConfig(cfg Config) (*rest.Config, error) {
 		return nil, fmt.Errorf("%w (the kubeconfig %s defines no cluster)", errNoConfig, strings.Join(paths, string(filepath.ListSeparator)))
 	case err != nil:
 		return nil, fmt.Errorf("kubernetes configuration: %w", err)
+	}
+	if cfg.TokenFile != "" {
+		// Read at the first request, again every minute (as client-go reads
+		// a kubeconfig's tokenFile) and after a 401, so that a rotated
+		// projected token is used from the next request on.
+		restCfg.Wrap(transport.ResettableTokenSourceWrapTransport(transport.NewCachedFileTokenSource(cfg.TokenFile)))
 	}
 	return restCfg, nil
 }
