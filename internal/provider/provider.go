@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -144,10 +145,12 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 						MarkdownDescription: "A credential plugin, as a kubeconfig's `exec` user runs it (`aws eks get-token`, `gke-gcloud-auth-plugin`, `kubelogin`). " +
 							"client-go runs it when the first request needs a credential, and again when the credential's `expirationTimestamp` passes or the API server answers 401, so a long apply outlives short tokens. " +
 							"The plugin gets no terminal (`interactiveMode: Never`).",
+						// Required attributes of an optional block would be required without it.
+						Validators: []validator.Object{objectvalidator.AlsoRequires(path.MatchRelative().AtName("api_version"), path.MatchRelative().AtName("command"))},
 						Attributes: map[string]schema.Attribute{
-							"api_version": schema.StringAttribute{Required: true, Validators: execAPIVersion,
-								MarkdownDescription: "ExecCredential version the plugin speaks: " + enumDoc(execAPIVersions) + "."},
-							"command": schema.StringAttribute{Required: true, MarkdownDescription: "The plugin: a path, or a name looked up in `PATH`."},
+							"api_version": schema.StringAttribute{Optional: true, Validators: execAPIVersion,
+								MarkdownDescription: "Required. ExecCredential version the plugin speaks: " + enumDoc(execAPIVersions) + "."},
+							"command": schema.StringAttribute{Optional: true, MarkdownDescription: "Required. The plugin: a path, or a name looked up in `PATH`."},
 							"args":    schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Arguments of the plugin."},
 							"env": schema.MapAttribute{ElementType: types.StringType, Optional: true, Sensitive: true,
 								MarkdownDescription: "Environment variables added to the provider's for the plugin. Sensitive: never shown in plans or logs."},
