@@ -142,6 +142,41 @@ provider "hodei" {
   }
 }
 
+# An EKS cluster through its credential plugin: client-go runs
+# `aws eks get-token` when a token is needed and again when it expires, so a
+# long apply outlives the 15-minute tokens. GKE (gke-gcloud-auth-plugin) and
+# AKS (kubelogin) work the same way: see the Kubernetes authentication guide.
+provider "hodei" {
+  alias           = "eks"
+  default_backend = "kubernetes"
+
+  kubernetes {
+    host                   = "https://ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com"
+    cluster_ca_certificate = file("${path.module}/ca.pem")
+
+    exec {
+      api_version = "client.authentication.k8s.io/v1beta1"
+      command     = "aws"
+      args        = ["eks", "get-token", "--cluster-name", "ml-prod", "--output", "json"]
+      env = {
+        AWS_PROFILE = "ml-prod"
+      }
+    }
+  }
+}
+
+# Inside a pod (a CI runner on the cluster): its own service account, only
+# because in_cluster says so.
+provider "hodei" {
+  alias           = "in_pod"
+  default_backend = "kubernetes"
+
+  kubernetes {
+    in_cluster = true
+    namespace  = "ci"
+  }
+}
+
 # Both backends at once, and two GPU types added to the built-in catalog:
 # a new one (h200) and an override of a built-in one (t4, whose nodes carry
 # a different label value on this cluster).

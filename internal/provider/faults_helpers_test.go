@@ -243,16 +243,17 @@ type privateCluster struct {
 	// ProviderKubeconfig points at the proxy: the address the provider keeps.
 	ProviderKubeconfig string
 	proxy              *tcpProxy
+	extraArgs          []string // more flags of devcluster up
 	cmd                *exec.Cmd
 	done               chan struct{}
 }
 
-// startPrivateCluster starts a devcluster with the nodes in nodesYAML and
-// stops it, by pid, when the test ends.
-func startPrivateCluster(t *testing.T, nodesYAML string) *privateCluster {
+// startPrivateCluster starts a devcluster with the nodes in nodesYAML (and
+// extraArgs for devcluster up) and stops it, by pid, when the test ends.
+func startPrivateCluster(t *testing.T, nodesYAML string, extraArgs ...string) *privateCluster {
 	t.Helper()
 	faultPrereqs(t)
-	c := &privateCluster{t: t, bin: devclusterBinary(t), dir: t.TempDir()}
+	c := &privateCluster{t: t, bin: devclusterBinary(t), dir: t.TempDir(), extraArgs: extraArgs}
 	c.nodesFile = filepath.Join(c.dir, "nodes.yaml")
 	c.kubeconfig = filepath.Join(c.dir, "admin.kubeconfig")
 	c.ProviderKubeconfig = filepath.Join(c.dir, "provider.kubeconfig")
@@ -272,7 +273,7 @@ func startPrivateCluster(t *testing.T, nodesYAML string) *privateCluster {
 func (c *privateCluster) Start() {
 	c.t.Helper()
 	started := time.Now()
-	cmd := exec.Command(c.bin, "up", "--nodes", c.nodesFile, "--kubeconfig", c.kubeconfig, "--data-dir", filepath.Join(c.dir, "data"))
+	cmd := exec.Command(c.bin, append([]string{"up", "--nodes", c.nodesFile, "--kubeconfig", c.kubeconfig, "--data-dir", filepath.Join(c.dir, "data")}, c.extraArgs...)...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(c.t, err)
 	logFile, err := os.OpenFile(filepath.Join(c.dir, "devcluster.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)

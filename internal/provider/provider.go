@@ -9,22 +9,27 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/backend/docker"
-	"github.com/hodei-jobs/terraform-provider-hodei/internal/backend/kubernetes"
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 )
 
 // EnvDefaultBackend overrides default_backend's fallback.
 const EnvDefaultBackend = "HODEI_DEFAULT_BACKEND"
 
-var _ provider.Provider = &hodeiProvider{}
+var (
+	_ provider.Provider                   = &hodeiProvider{}
+	_ provider.ProviderWithValidateConfig = &hodeiProvider{}
+)
 
 type hodeiProvider struct {
 	version string
@@ -72,6 +77,12 @@ type kubernetesModel struct {
 	ClientKey            types.String `tfsdk:"client_key"`
 	Insecure             types.Bool   `tfsdk:"insecure"`
 	Namespace            types.String `tfsdk:"namespace"`
+	ConfigPaths          types.List   `tfsdk:"config_paths"`
+	TokenFile            types.String `tfsdk:"token_file"`
+	TLSServerName        types.String `tfsdk:"tls_server_name"`
+	ProxyURL             types.String `tfsdk:"proxy_url"`
+	InCluster            types.Bool   `tfsdk:"in_cluster"`
+	Exec                 types.Object `tfsdk:"exec"`
 }
 
 type gpuTypeModel struct {
@@ -114,18 +125,49 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				Blocks:     map[string]schema.Block{"registry_auth": registryAuthBlock()},
 			},
 			"kubernetes": schema.SingleNestedBlock{
-				MarkdownDescription: "The Kubernetes cluster: a kubeconfig (with a context), or explicit credentials, which override the kubeconfig's.",
+				MarkdownDescription: "The Kubernetes cluster: a kubeconfig (with a context), explicit settings, an exec credential plugin, or the pod's own service account. " +
+					"Explicit settings override the kubeconfig's; explicit credentials replace its user's. Each setting falls back to its environment variable " +
+					"(the [Kubernetes authentication guide](../guides/kubernetes-authentication) has the table).",
 				Attributes: map[string]schema.Attribute{
-					"config_path": schema.StringAttribute{Optional: true, MarkdownDescription: "Kubeconfig path. Env `KUBECONFIG`, a list as kubectl reads it. " +
-						"Unlike kubectl, the provider never falls back to `~/.kube/config` or in-cluster credentials: with none of `config_path`, `KUBECONFIG` or `host`, a Kubernetes worker is an error."},
-					"config_context":         schema.StringAttribute{Optional: true, MarkdownDescription: "Context of the kubeconfig to use."},
-					"host":                   schema.StringAttribute{Optional: true, MarkdownDescription: "API server address, e.g. `https://10.0.0.1:6443`."},
-					"token":                  schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Bearer token."},
-					"cluster_ca_certificate": schema.StringAttribute{Optional: true, MarkdownDescription: "PEM CA bundle of the API server."},
-					"client_certificate":     schema.StringAttribute{Optional: true, MarkdownDescription: "PEM client certificate."},
-					"client_key":             schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "PEM client key."},
-					"insecure":               schema.BoolAttribute{Optional: true, MarkdownDescription: "Skip verifying the API server's certificate."},
-					"namespace":              schema.StringAttribute{Optional: true, MarkdownDescription: "Namespace of workers that set none. Default `\"default\"`."},
+					"config_path": schema.StringAttribute{Optional: true, MarkdownDescription: "Kubeconfig path. Env `KUBE_CONFIG_PATH`, then `KUBE_CONFIG_PATHS`, then `KUBECONFIG`, a list as kubectl reads it. " +
+						"Unlike kubectl, the provider never falls back to `~/.kube/config` or in-cluster credentials: with none of `config_path`, `config_paths`, their environment variables, `host` or `in_cluster`, a Kubernetes worker is an error.",
+						Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("config_paths"))}},
+					"config_paths":   schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Kubeconfig paths, merged as kubectl merges `KUBECONFIG` (the first file that sets a value wins); each must exist. Env `KUBE_CONFIG_PATHS` (separated by `:`)."},
+					"config_context": schema.StringAttribute{Optional: true, MarkdownDescription: "Context of the kubeconfig to use. Env `KUBE_CTX`; default: the kubeconfig's current context."},
+					"host":           schema.StringAttribute{Optional: true, MarkdownDescription: "API server address, e.g. `https://10.0.0.1:6443`. Env `KUBE_HOST`."},
+					"token": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Bearer token. Env `KUBE_TOKEN`.",
+						Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("token_file"), path.MatchRelative().AtParent().AtName("exec"))}},
+					"token_file": schema.StringAttribute{Optional: true, MarkdownDescription: "File holding the bearer token, read at the first request, again every minute and after a 401, so that a rotated (projected service account) token is used from the next request on.",
+						Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("exec"))}},
+					"cluster_ca_certificate": schema.StringAttribute{Optional: true, MarkdownDescription: "PEM CA bundle of the API server. Env `KUBE_CLUSTER_CA_CERT_DATA`."},
+					"client_certificate": schema.StringAttribute{Optional: true, MarkdownDescription: "PEM client certificate (the content, e.g. `file(\"client.pem\")`). Env `KUBE_CLIENT_CERT_DATA`.",
+						Validators: []validator.String{stringvalidator.AlsoRequires(path.MatchRelative().AtParent().AtName("client_key"))}},
+					"client_key": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "PEM client key (the content). Env `KUBE_CLIENT_KEY_DATA`.",
+						Validators: []validator.String{stringvalidator.AlsoRequires(path.MatchRelative().AtParent().AtName("client_certificate"))}},
+					"insecure":        schema.BoolAttribute{Optional: true, MarkdownDescription: "Skip verifying the API server's certificate. Env `KUBE_INSECURE`."},
+					"tls_server_name": schema.StringAttribute{Optional: true, MarkdownDescription: "Name to check the API server's certificate against, when `host` is not one of its names (an IP address, a tunnel). Env `KUBE_TLS_SERVER_NAME`."},
+					"proxy_url": schema.StringAttribute{Optional: true, MarkdownDescription: "Proxy to reach the API server through: `http://`, `https://` or `socks5://`. Env `KUBE_PROXY_URL`. Unlike `HTTPS_PROXY`, it applies to every address, loopback ones too.",
+						Validators: []validator.String{proxyURL{}}},
+					"in_cluster": schema.BoolAttribute{Optional: true, MarkdownDescription: "Use the service account of the pod the provider runs in (`KUBERNETES_SERVICE_HOST` and the mounted token). " +
+						"Off by default, so that a run inside a pod never uses the pod's identity unless asked; excludes the settings that say where the cluster is and who the provider is, and the environment variables are not read."},
+					"namespace": schema.StringAttribute{Optional: true, MarkdownDescription: "Namespace of workers that set none. Env `KUBE_NAMESPACE`; default `\"default\"`."},
+				},
+				Blocks: map[string]schema.Block{
+					"exec": schema.SingleNestedBlock{
+						MarkdownDescription: "A credential plugin, as a kubeconfig's `exec` user runs it (`aws eks get-token`, `gke-gcloud-auth-plugin`, `kubelogin`). " +
+							"client-go runs it when the first request needs a credential, and again when the credential's `expirationTimestamp` passes or the API server answers 401, so a long apply outlives short tokens. " +
+							"The plugin gets no terminal (`interactiveMode: Never`).",
+						// Required attributes of an optional block would be required without it.
+						Validators: []validator.Object{objectvalidator.AlsoRequires(path.MatchRelative().AtName("api_version"), path.MatchRelative().AtName("command"))},
+						Attributes: map[string]schema.Attribute{
+							"api_version": schema.StringAttribute{Optional: true, Validators: execAPIVersion,
+								MarkdownDescription: "Required. ExecCredential version the plugin speaks: " + enumDoc(execAPIVersions) + "."},
+							"command": schema.StringAttribute{Optional: true, MarkdownDescription: "Required. The plugin: a path, or a name looked up in `PATH`."},
+							"args":    schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Arguments of the plugin."},
+							"env": schema.MapAttribute{ElementType: types.StringType, Optional: true, Sensitive: true,
+								MarkdownDescription: "Environment variables added to the provider's for the plugin. Sensitive: never shown in plans or logs."},
+						},
+					},
 				},
 			},
 			"gpu_type": schema.ListNestedBlock{
@@ -197,28 +239,15 @@ func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		}
 		data.dockerRegistryAuth = registryAuths(ctx, d.RegistryAuth, &resp.Diagnostics)
 	}
-	if k := objectAs[kubernetesModel](ctx, cfg.Kubernetes, &resp.Diagnostics); k != nil {
-		data.kubernetesConfig = kubernetes.Config{
-			ConfigContext:        str(k.ConfigContext),
-			Host:                 str(k.Host),
-			Token:                str(k.Token),
-			ClusterCACertificate: str(k.ClusterCACertificate),
-			ClientCertificate:    str(k.ClientCertificate),
-			ClientKey:            str(k.ClientKey),
-			Insecure:             k.Insecure.ValueBool(),
-		}
-		if p := str(k.ConfigPath); p != "" {
-			data.kubernetesConfig.ConfigPaths = []string{p}
-		}
-		switch {
-		case k.Namespace.IsUnknown():
-			data.namespace = ""
-		case str(k.Namespace) != "":
-			data.namespace = str(k.Namespace)
-		}
-	}
-	if cfg.Kubernetes.IsUnknown() {
+	k := objectAs[kubernetesModel](ctx, cfg.Kubernetes, &resp.Diagnostics)
+	data.kubernetesConfig = kubernetesConfig(ctx, k, os.Getenv, &resp.Diagnostics)
+	switch {
+	case cfg.Kubernetes.IsUnknown() || k != nil && k.Namespace.IsUnknown():
 		data.namespace = ""
+	case k != nil && str(k.Namespace) != "":
+		data.namespace = str(k.Namespace)
+	case (k == nil || !k.InCluster.ValueBool()) && os.Getenv(EnvKubeNamespace) != "":
+		data.namespace = os.Getenv(EnvKubeNamespace)
 	}
 	if path := os.Getenv(EnvRequestLog); path != "" {
 		log, err := openRequestLog(path)
@@ -231,6 +260,17 @@ func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
+}
+
+// ValidateConfig runs the rules between provider settings that schema
+// validators cannot say.
+func (p *hodeiProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	validateKubernetes(ctx, cfg.Kubernetes, resp)
 }
 
 func expandHome(p string) string {

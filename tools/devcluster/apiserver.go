@@ -27,8 +27,9 @@ var admissionPlugins = []string{
 const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 
 // StartAPIServer runs kube-apiserver on a free 127.0.0.1 port until ctx ends.
-// It returns the server URL and the running server.
-func StartAPIServer(ctx context.Context, pki *PKI, etcdURL string) (string, *runningComponent, error) {
+// It returns the server URL and the running server. A tokenWebhookConfig
+// (from ServeTokenWebhook) adds bearer tokens checked by that webhook.
+func StartAPIServer(ctx context.Context, pki *PKI, etcdURL, tokenWebhookConfig string) (string, *runningComponent, error) {
 	frontProxyCert, frontProxyKey, err := pki.ClientCertFiles(frontProxyIdentity)
 	if err != nil {
 		return "", nil, err
@@ -74,8 +75,20 @@ func StartAPIServer(ctx context.Context, pki *PKI, etcdURL string) (string, *run
 		"--kubelet-preferred-address-types=InternalDNS,InternalIP,Hostname,ExternalDNS,ExternalIP",
 		"--profiling=false",
 	}
+	if tokenWebhookConfig != "" {
+		args = append(args,
+			"--authentication-token-webhook-config-file="+tokenWebhookConfig,
+			"--authentication-token-webhook-version=v1",
+			// Every request asks the webhook, so that a token expires or is
+			// revoked at the moment the token file says.
+			"--authentication-token-webhook-cache-ttl=0s")
+	}
 	if err := flags.Parse(args); err != nil {
 		return "", nil, fmt.Errorf("kube-apiserver flags: %w", err)
+	}
+	if tokenWebhookConfig != "" {
+		// Nor does the cache in front of all token authenticators (10 s).
+		s.Authentication.TokenSuccessCacheTTL = 0
 	}
 
 	listener, port, err := loopbackListener()

@@ -28,6 +28,7 @@ type UpOptions struct {
 	DataDir              string
 	RestrictedKubeconfig string
 	RestrictedNamespace  string
+	TokenFile            string
 	Verbose              bool
 }
 
@@ -97,7 +98,14 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 		return err
 	}
 	admin := Credentials{ClientCertPEM: adminCert, ClientKeyPEM: adminKey}
-	server, apiserver, err := StartAPIServer(componentsCtx, pki, etcdURL)
+	var tokenWebhookConfig string
+	if opts.TokenFile != "" {
+		if tokenWebhookConfig, err = ServeTokenWebhook(componentsCtx, pki, opts.TokenFile, dataDir); err != nil {
+			return err
+		}
+		logf("bearer tokens of %s accepted", opts.TokenFile)
+	}
+	server, apiserver, err := StartAPIServer(componentsCtx, pki, etcdURL, tokenWebhookConfig)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,8 @@ import (
 )
 
 const usage = `usage: devcluster up --nodes FILE --kubeconfig PATH [--data-dir DIR]
-                     [--restricted-kubeconfig PATH [--restricted-namespace NS]] [--verbose]
+                     [--restricted-kubeconfig PATH [--restricted-namespace NS]]
+                     [--token-file PATH] [--verbose]
        devcluster claim --kubeconfig PATH --name CLAIM [--namespace NS] [--size 10Gi]
        devcluster workers --kubeconfig PATH
 
@@ -55,6 +56,7 @@ func up() {
 	flags.StringVar(&opts.DataDir, "data-dir", "", "keep etcd data, certificates and logs here; default: a temporary directory removed on exit")
 	flags.StringVar(&opts.RestrictedKubeconfig, "restricted-kubeconfig", "", "also write a kubeconfig of a service account limited to one namespace")
 	flags.StringVar(&opts.RestrictedNamespace, "restricted-namespace", "hodei-limited", "the namespace of --restricted-kubeconfig")
+	flags.StringVar(&opts.TokenFile, "token-file", "", "also accept the bearer tokens of this CSV file (token,user,uid,\"group1,group2\",expires RFC 3339), re-read at every request")
 	flags.BoolVar(&opts.Verbose, "verbose", false, "write the components' logs to stderr instead of components.log in the data directory")
 	_ = flags.Parse(os.Args[2:])
 	if opts.NodesFile == "" || opts.Kubeconfig == "" || flags.NArg() > 0 {

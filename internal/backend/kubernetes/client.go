@@ -6,7 +6,9 @@ package kubernetes
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,22 +18,76 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/transport"
 )
 
-// Config is the provider's kubernetes block. Explicit fields override what the
-// kubeconfig says, as in the Terraform kubernetes provider.
+// Config is the provider's kubernetes block, its environment fallbacks
+// already applied. Explicit fields override what the kubeconfig says, as in
+// the Terraform kubernetes provider; explicit credentials (Token, TokenFile,
+// ClientCertificate and ClientKey, Exec) replace the kubeconfig user's.
 type Config struct {
 	ConfigPaths          []string
 	ConfigContext        string
 	Host                 string
 	Token                string
+	TokenFile            string
 	ClusterCACertificate string
 	ClientCertificate    string
 	ClientKey            string
 	Insecure             bool
+	TLSServerName        string
+	ProxyURL             string
+	Exec                 *ExecConfig
+	// InCluster uses the pod's service account (rest.InClusterConfig); it
+	// is never chosen without being asked for.
+	InCluster bool
 	// WrapTransport, when set, wraps the HTTP transport (to count requests).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
+
+// ExecConfig is a client-go credential plugin (aws eks get-token,
+// gke-gcloud-auth-plugin, kubelogin): client-go runs it again when the
+// credential it printed expires or the API server answers 401.
+type ExecConfig struct {
+	APIVersion string
+	Command    string
+	Args       []string
+	Env        map[string]string
+}
+
+func (c Config) hasCredentials() bool {
+	return c.Token != "" || c.TokenFile != "" || c.ClientCertificate != "" || c.ClientKey != "" || c.Exec != nil
+}
+
+// authInfo is the kubeconfig user made of the explicit credentials.
+func (c Config) authInfo() *clientcmdapi.AuthInfo {
+	user := clientcmdapi.NewAuthInfo()
+	user.Token = c.Token
+	user.ClientCertificateData = []byte(c.ClientCertificate)
+	user.ClientKeyData = []byte(c.ClientKey)
+	if c.Exec != nil {
+		user.Exec = &clientcmdapi.ExecConfig{
+			APIVersion: c.Exec.APIVersion,
+			Command:    c.Exec.Command,
+			Args:       c.Exec.Args,
+			// Terraform has no terminal to give a plugin: one that needs
+			// to ask the user fails instead of waiting for an answer.
+			InteractiveMode: clientcmdapi.NeverExecInteractiveMode,
+		}
+		names := make([]string, 0, len(c.Exec.Env))
+		for name := range c.Exec.Env {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			user.Exec.Env = append(user.Exec.Env, clientcmdapi.ExecEnvVar{Name: name, Value: c.Exec.Env[name]})
+		}
+	}
+	return user
+}
+
+// explicitUser names the kubeconfig user made of the explicit credentials.
+const explicitUser = "hodei-provider-settings"
 
 // Client tuning: no client-side rate limit (a negative QPS). Terraform's
 // -parallelism already bounds the requests in flight, and the API server's
@@ -44,7 +100,11 @@ const (
 	userAgent   = "terraform-provider-hodei"
 )
 
-var errNoConfig = errors.New("no Kubernetes configuration: set kubernetes.config_path, KUBECONFIG, or kubernetes.host")
+var errNoConfig = errors.New("no Kubernetes configuration: set kubernetes.config_path, KUBECONFIG, or kubernetes.host (or KUBE_CONFIG_PATH, KUBE_HOST, or kubernetes.in_cluster = true)")
+
+// inClusterConfig is rest.InClusterConfig, a variable so that a test can
+// see whether it is called.
+var inClusterConfig = rest.InClusterConfig
 
 // NewClient builds a clientset from cfg. It never falls back to an in-cluster
 // or localhost configuration: with nothing configured it is an error.
@@ -67,9 +127,28 @@ func NewClient(cfg Config) (kubernetes.Interface, *rest.Config, error) {
 }
 
 func restConfig(cfg Config) (*rest.Config, error) {
+	if cfg.InCluster {
+		restCfg, err := inClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes.in_cluster: %w", err)
+		}
+		if cfg.ProxyURL != "" {
+			proxy, err := url.Parse(cfg.ProxyURL)
+			if err != nil {
+				return nil, fmt.Errorf("kubernetes.proxy_url: %w", err)
+			}
+			restCfg.Proxy = http.ProxyURL(proxy)
+		}
+		return restCfg, nil
+	}
 	paths, err := kubeconfigPaths(cfg.ConfigPaths)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.TokenFile != "" {
+		if _, err := os.ReadFile(cfg.TokenFile); err != nil {
+			return nil, fmt.Errorf("kubernetes.token_file: %w", err)
+		}
 	}
 	if len(paths) == 0 && cfg.Host == "" {
 		return nil, errNoConfig
@@ -83,17 +162,22 @@ func restConfig(cfg Config) (*rest.Config, error) {
 		}
 		access = rules
 	}
+	if cfg.ConfigContext != "" && raw.Contexts[cfg.ConfigContext] == nil {
+		return nil, fmt.Errorf("kubernetes.config_context: context %q is not in the kubeconfig %s (its contexts: %s)",
+			cfg.ConfigContext, strings.Join(paths, string(filepath.ListSeparator)), strings.Join(slices.Sorted(maps.Keys(raw.Contexts)), ", "))
+	}
 	overrides := &clientcmd.ConfigOverrides{
 		ClusterInfo: clientcmdapi.Cluster{
 			Server:                   cfg.Host,
 			CertificateAuthorityData: []byte(cfg.ClusterCACertificate),
 			InsecureSkipTLSVerify:    cfg.Insecure,
+			TLSServerName:            cfg.TLSServerName,
+			ProxyURL:                 cfg.ProxyURL,
 		},
-		AuthInfo: clientcmdapi.AuthInfo{
-			Token:                 cfg.Token,
-			ClientCertificateData: []byte(cfg.ClientCertificate),
-			ClientKeyData:         []byte(cfg.ClientKey),
-		},
+	}
+	if cfg.hasCredentials() {
+		raw.AuthInfos[explicitUser] = cfg.authInfo()
+		overrides.Context.AuthInfo = explicitUser
 	}
 	restCfg, err := clientcmd.NewNonInteractiveClientConfig(*raw, cfg.ConfigContext, overrides, access).ClientConfig()
 	switch {
@@ -101,6 +185,12 @@ func restConfig(cfg Config) (*rest.Config, error) {
 		return nil, fmt.Errorf("%w (the kubeconfig %s defines no cluster)", errNoConfig, strings.Join(paths, string(filepath.ListSeparator)))
 	case err != nil:
 		return nil, fmt.Errorf("kubernetes configuration: %w", err)
+	}
+	if cfg.TokenFile != "" {
+		// Read at the first request, again every minute (as client-go reads
+		// a kubeconfig's tokenFile) and after a 401, so that a rotated
+		// projected token is used from the next request on.
+		restCfg.Wrap(transport.ResettableTokenSourceWrapTransport(transport.NewCachedFileTokenSource(cfg.TokenFile)))
 	}
 	return restCfg, nil
 }

@@ -50,7 +50,7 @@ func TestRestConfigRefusesToGuess(t *testing.T) {
 	t.Setenv("KUBECONFIG", "")
 	t.Setenv("HOME", t.TempDir())
 	_, err := restConfig(Config{})
-	require.EqualError(t, err, "no Kubernetes configuration: set kubernetes.config_path, KUBECONFIG, or kubernetes.host")
+	require.EqualError(t, err, "no Kubernetes configuration: set kubernetes.config_path, KUBECONFIG, or kubernetes.host (or KUBE_CONFIG_PATH, KUBE_HOST, or kubernetes.in_cluster = true)")
 
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing"))
 	_, err = restConfig(Config{})

@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,12 +23,31 @@ import (
 func (d *Driver) apiError(action string, err error) error {
 	var status apierrors.APIStatus
 	switch {
+	case apierrors.IsUnauthorized(err):
+		return fmt.Errorf("%s: %w (the API server at %s refused the credentials: kubernetes.token, token_file, "+
+			"client_certificate and client_key, exec, or the kubeconfig's user)", action, err, d.host)
 	case errors.As(err, &status):
 		return fmt.Errorf("%s: %w", action, err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return fmt.Errorf("%s: no answer in time from the kubernetes API server at %s: %w", action, d.host, err)
 	}
-	return fmt.Errorf("kubernetes API server at %s is unreachable: %s: %w", d.host, action, err)
+	return fmt.Errorf("kubernetes API server at %s is unreachable: %s: %w%s", d.host, action, err, certificateHint(err))
+}
+
+// certificateHint names the settings behind a server certificate the
+// client refused.
+func certificateHint(err error) string {
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	switch {
+	case errors.As(err, &unknownCA):
+		return " (the server's certificate is not signed by the CA of kubernetes.cluster_ca_certificate, " +
+			"KUBE_CLUSTER_CA_CERT_DATA or the kubeconfig's certificate-authority-data)"
+	case errors.As(err, &hostname):
+		return " (the server's certificate is not for that name; kubernetes.tls_server_name, or KUBE_TLS_SERVER_NAME, " +
+			"names the one to check it against)"
+	}
+	return ""
 }
 
 // fatalWaitingReasons are the kubelet's reasons for a container that will
