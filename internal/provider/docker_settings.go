@@ -87,12 +87,10 @@ func (c checked) ValidateString(_ context.Context, req validator.StringRequest, 
 	}
 }
 
-// ValidateConfig checks what no one attribute decides: that the client key
-// belongs to the client certificate.
-func (p *hodeiProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
-	var cfg providerModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
-	d := objectAs[dockerModel](ctx, cfg.Docker, &resp.Diagnostics)
+// validateDocker checks what no one attribute of the docker block decides:
+// that the client key belongs to the client certificate.
+func validateDocker(ctx context.Context, block types.Object, resp *provider.ValidateConfigResponse) {
+	d := objectAs[dockerModel](ctx, block, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() || d == nil {
 		return
 	}

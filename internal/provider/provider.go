@@ -270,6 +270,7 @@ func (p *hodeiProvider) ValidateConfig(ctx context.Context, req provider.Validat
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	validateDocker(ctx, cfg.Docker, resp)
 	validateKubernetes(ctx, cfg.Kubernetes, resp)
 }
 
