@@ -52,10 +52,12 @@ func TestDocumentedRoleIsTheTestedOne(t *testing.T) {
 	security, err := os.ReadFile(filepath.Join(root, "SECURITY.md"))
 	require.NoError(t, err)
 	assert.True(t, strings.Contains(string(security), "```yaml\n"+string(role)+"```\n"), "SECURITY.md shows %s verbatim in a yaml block", documentedRoleFile)
-	index, err := os.ReadFile(filepath.Join(root, "templates", "index.md.tmpl"))
-	require.NoError(t, err)
-	// tfplugindocs puts the file into docs/index.md; make docs-check keeps it current.
-	assert.True(t, strings.Contains(string(index), `{{ codefile "yaml" "`+documentedRoleFile+`" }}`), "templates/index.md.tmpl includes %s", documentedRoleFile)
+	// tfplugindocs puts the file into docs/; make docs-check keeps it current.
+	for _, template := range []string{"index.md.tmpl", "guides/terraform-cloud.md.tmpl"} {
+		text, err := os.ReadFile(filepath.Join(root, "templates", template))
+		require.NoError(t, err)
+		assert.True(t, strings.Contains(string(text), `{{ codefile "yaml" "`+documentedRoleFile+`" }}`), "templates/%s includes %s", template, documentedRoleFile)
+	}
 	assert.Equal(t, "hodei-provider", documentedRole(t).Name)
 }
 
