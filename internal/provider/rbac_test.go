@@ -25,7 +25,6 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/utils/ptr"
 )
 
 // documentedRoleFile is the least-privilege Role that docs/index.md (through
@@ -81,7 +80,7 @@ func roleAccess(t *testing.T, cli kubernetes.Interface, adminKubeconfig string, 
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	token, err := cli.CoreV1().ServiceAccounts(ns).CreateToken(ctx, role.Name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To(int64(3600))},
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: new(int64(3600))},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 
@@ -187,38 +186,37 @@ func TestAccWorkerKubernetes_documentedRole(t *testing.T) {
 func TestAccWorkerKubernetes_documentedRoleIsMinimal(t *testing.T) {
 	cli, adminKubeconfig := kubeTestClient(t)
 	documented := documentedRole(t)
-	forbidden := regexp.MustCompile(`(?i)forbidden`)
 	worker := func(ns, labels string) string {
 		return k8sWorker("minimal", ns, k8sImage, `labels = { team = "`+labels+`" }`)
 	}
 	cases := []struct {
 		resource, verb string
-		steps          func(ns, kubeconfig string) []resource.TestStep
+		steps          func(t *testing.T, ns, kubeconfig string) []resource.TestStep
 	}{
-		{"pods", "get", createFails},
-		{"pods", "watch", createFails},
-		{"pods", "create", createFails},
-		{"pods", "patch", func(ns, kubeconfig string) []resource.TestStep {
+		{"pods", "get", createFails("reading pod")},
+		{"pods", "watch", createFails("watching pod")},
+		{"pods", "create", createFails("creating pod")},
+		{"pods", "patch", func(_ *testing.T, ns, kubeconfig string) []resource.TestStep {
 			return []resource.TestStep{
 				{Config: kubeProvider(kubeconfig) + worker(ns, "ml")},
-				{Config: kubeProvider(kubeconfig) + worker(ns, "research"), ExpectError: forbidden},
+				{Config: kubeProvider(kubeconfig) + worker(ns, "research"), ExpectError: forbidden("patching the labels and annotations of pod")},
 				{Config: kubeProvider(kubeconfig) + worker(ns, "ml")},
 			}
 		}},
-		{"pods", "delete", func(ns, kubeconfig string) []resource.TestStep {
+		{"pods", "delete", func(t *testing.T, ns, kubeconfig string) []resource.TestStep {
 			return []resource.TestStep{
 				{Config: kubeProvider(kubeconfig) + worker(ns, "ml")},
-				{Config: kubeProvider(kubeconfig) + worker(ns, "ml"), Destroy: true, ExpectError: forbidden},
+				{Config: kubeProvider(kubeconfig) + worker(ns, "ml"), Destroy: true, ExpectError: forbidden("deleting pod")},
 				{
 					// The admin removes it, so that the test's own destroy finds nothing.
 					PreConfig: func() {
-						require.NoError(t, cli.CoreV1().Pods(ns).Delete(context.Background(), "minimal", metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))}))
+						require.NoError(t, cli.CoreV1().Pods(ns).Delete(context.Background(), "minimal", metav1.DeleteOptions{GracePeriodSeconds: new(int64(0))}))
 					},
 					Config: kubeProvider(kubeconfig),
 				},
 			}
 		}},
-		{"events", "list", func(ns, kubeconfig string) []resource.TestStep {
+		{"events", "list", func(_ *testing.T, ns, kubeconfig string) []resource.TestStep {
 			return []resource.TestStep{{
 				Config:      kubeProvider(kubeconfig) + unschedulableWorker(ns),
 				ExpectError: regexp.MustCompile(`(?s)events could not be read.*forbidden`),
@@ -241,7 +239,7 @@ func TestAccWorkerKubernetes_documentedRoleIsMinimal(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: testProviders,
 				CheckDestroy:             func(*terraform.State) error { return assertNoPod(cli, ns, "minimal") },
-				Steps:                    c.steps(ns, kubeconfig),
+				Steps:                    c.steps(t, ns, kubeconfig),
 			})
 		})
 	}
@@ -257,10 +255,18 @@ func TestAccWorkerKubernetes_documentedRoleIsMinimal(t *testing.T) {
 	}
 }
 
-// createFails is the case of a verb that create needs.
-func createFails(ns, kubeconfig string) []resource.TestStep {
-	return []resource.TestStep{{
-		Config:      kubeProvider(kubeconfig) + k8sWorker("minimal", ns, k8sImage, ""),
-		ExpectError: regexp.MustCompile(`(?i)forbidden`),
-	}}
+// forbidden is the error of a call that the Role does not allow: the
+// provider's action, then the API server's refusal.
+func forbidden(action string) *regexp.Regexp {
+	return regexp.MustCompile(`(?s)` + regexp.QuoteMeta(action) + `.*forbidden`)
+}
+
+// createFails is the case of a verb that create needs for action.
+func createFails(action string) func(*testing.T, string, string) []resource.TestStep {
+	return func(_ *testing.T, ns, kubeconfig string) []resource.TestStep {
+		return []resource.TestStep{{
+			Config:      kubeProvider(kubeconfig) + k8sWorker("minimal", ns, k8sImage, ""),
+			ExpectError: forbidden(action),
+		}}
+	}
 }
