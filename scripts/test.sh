@@ -9,7 +9,9 @@ export DOCKER_DIR=${DOCKER_DIR:-$PWD/.docker-test}
 
 stop_docker=false
 stop_cluster=false
+oldest_pid=
 cleanup() {
+  if [ -n "$oldest_pid" ]; then kill -- "-$oldest_pid" 2>/dev/null || true; fi
   if $stop_cluster; then make -s devcluster-down || true; fi
   if $stop_docker; then ./scripts/docker-down.sh || true; fi
 }
@@ -35,6 +37,14 @@ export TF_ACC_TERRAFORM_PATH TF_ACC=1
 # The tests use the terraform CLI configuration they write themselves.
 unset TF_CLI_CONFIG_FILE
 
+# The oldest supported Terraform, for the compatibility run after the full
+# suite. Its first build (about 3 minutes, then cached in bin/) runs at low
+# priority while the steps before that run; setsid gives it a process group
+# that cleanup can stop.
+oldest_out=$(mktemp)
+setsid nice -n 19 ./scripts/terraform.sh oldest >"$oldest_out" 2>&1 &
+oldest_pid=$!
+
 go vet ./...
 # Lint when golangci-lint can be installed from the module proxy.
 if make -s bin/golangci-lint; then
@@ -43,6 +53,27 @@ else
   echo "golangci-lint could not be installed; lint skipped" >&2
 fi
 go test ./... -count=1 -timeout 60m ${TESTARGS:-}
+
+# The same provider under the oldest supported Terraform (1.5), with a subset
+# that goes through every part of the protocol the provider uses: validate,
+# plans with unknown values and provider settings, create, in-place update,
+# drift, replace, import, destroy, and installation from a filesystem mirror.
+# After the full suite rather than beside it: on two cores the tests'
+# timeouts are tight enough that running both at once would make them flaky.
+oldest_subset='^(TestAccWorker_invalidConfigurationsFailAtValidate|TestAccWorker_invalidConfigurationsFailAtPlan|TestAccWorkerDocker_fullLifecycle|TestAccWorkerDocker_unknownValuesEverywhere|TestAccWorkerKubernetes_unknownValuesAndProviderSettings|TestAccWorkerKubernetes_driftAndUpdates|TestAccWorkerKubernetes_gpuPlacement|TestAccWorkerKubernetes_documentedRole|TestAccProviderInstallsFromFilesystemMirror)$'
+if ! wait "$oldest_pid"; then
+  oldest_pid=
+  cat "$oldest_out" >&2
+  echo "terraform 1.5.7 could not be built" >&2
+  exit 1
+fi
+oldest_pid=
+oldest_tf=$(tail -n 1 "$oldest_out")
+rm -f "$oldest_out"
+if [ "$oldest_tf" != "$TF_ACC_TERRAFORM_PATH" ]; then
+  echo "compatibility: $("$oldest_tf" version | head -n 1)" >&2
+  TF_ACC_TERRAFORM_PATH=$oldest_tf go test ./internal/provider/ -count=1 -timeout 20m -run "$oldest_subset"
+fi
 if [ -f tools/devcluster/devcluster.mk ]; then
   make -s devcluster-test
 fi
