@@ -199,6 +199,14 @@ func unknownPaths(v tftypes.Value) unknownSet {
 		if v.IsKnown() {
 			return true, nil
 		}
+		// A map's keys are known whenever the map is, and every rule about a
+		// value holds for the empty string an unknown value expands to: an
+		// unknown value in a known map hides none of the map's problems.
+		if steps := p.Steps(); len(steps) > 0 {
+			if _, inMap := steps[len(steps)-1].(tftypes.ElementKeyString); inMap {
+				return false, nil
+			}
+		}
 		var wp worker.Path
 		for _, step := range p.Steps() {
 			switch s := step.(type) {
@@ -206,8 +214,6 @@ func unknownPaths(v tftypes.Value) unknownSet {
 				wp = append(wp, string(s))
 			case tftypes.ElementKeyInt:
 				wp = append(wp, int(s))
-			case tftypes.ElementKeyString:
-				wp = append(wp, string(s))
 			}
 		}
 		out = append(out, wp)

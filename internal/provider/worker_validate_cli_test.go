@@ -52,6 +52,18 @@ func TestAccWorker_invalidConfigurationsFailAtValidate(t *testing.T) {
 		}
 		fmt.Fprintf(&module, "\nresource \"hodei_worker\" \"case_%d\" {\n  name  = %q\n  image = %q\n  %s\n}\n", i, workerName, image, body)
 	}
+	// Values validate cannot know (another resource's output) hide only the
+	// problems they may cause: a bad key beside an unknown value in a map is
+	// still reported, an unknown capability is not guessed at.
+	fmt.Fprintf(&module, `
+resource "terraform_data" "later" { input = "NET_ADMIN" }
+resource "hodei_worker" "unknowns" {
+  name  = "valid-name"
+  image = %q
+  env   = { URL = terraform_data.later.output, "1BAD" = "x" }
+  security { add_capabilities = [terraform_data.later.output] }
+}
+`, testImage)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.tf"), []byte(module.String()), 0o600))
 	env := cliEnv(t, "DOCKER_HOST=unix:///nonexistent/docker.sock", "KUBECONFIG=/nonexistent/kubeconfig")
 	out, err := runTerraformCLI(dir, env, "validate", "-no-color")
@@ -59,7 +71,7 @@ func TestAccWorker_invalidConfigurationsFailAtValidate(t *testing.T) {
 
 	// Each diagnostic says which resource it is about ("with hodei_worker.case_N").
 	byCase := map[string]string{}
-	with := regexp.MustCompile(`with hodei_worker\.(case_\d+)`)
+	with := regexp.MustCompile(`with hodei_worker\.(case_\d+|unknowns)`)
 	for _, block := range strings.Split(out, "Error: ")[1:] {
 		if m := with.FindStringSubmatch(block); m != nil {
 			byCase[m[1]] += block
@@ -78,6 +90,8 @@ func TestAccWorker_invalidConfigurationsFailAtValidate(t *testing.T) {
 			missed = append(missed, fmt.Sprintf("%s (got: %q)", c.name, strings.TrimSpace(text)))
 		}
 	}
+	assert.Regexp(t, expectAttributeError(`(?s)env.*Invalid environment variable name`), byCase["unknowns"])
+	assert.NotContains(t, byCase["unknowns"], "capability")
 	sort.Strings(missed)
 	assert.Empty(t, missed, "cases that need only the configuration but validate did not report")
 	assert.GreaterOrEqual(t, reported, 30)
