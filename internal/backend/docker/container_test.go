@@ -72,6 +72,9 @@ func TestBuildContainerMapping(t *testing.T) {
 	assert.Equal(t, "w", cfg.Labels[worker.LabelWorker])
 	decoded, err := worker.DecodeCanonical(cfg.Labels[worker.AnnotationSpec])
 	require.NoError(t, err)
+	// The label holds env's keys only; observe reads the values from Env.
+	assert.Equal(t, map[string]string{"A": "", "B": ""}, decoded.Env)
+	decoded.Env = worker.LiveEnv(decoded.Env, envMap(cfg.Env))
 	assert.Equal(t, s, decoded)
 	assert.Equal(t, container.RestartPolicyOnFailure, host.RestartPolicy.Name)
 	assert.Equal(t, int64(256), host.CPUShares)
