@@ -30,59 +30,56 @@ func optionalRefAttribute(what string) schema.BoolAttribute {
 	}
 }
 
-func secretsAttributes() map[string]schema.Attribute {
-	return map[string]schema.Attribute{
-		"secret_env_wo": schema.MapAttribute{
-			ElementType: types.StringType,
-			Optional:    true,
-			Sensitive:   true,
-			WriteOnly:   true,
-			MarkdownDescription: "Write-only environment variables (Terraform 1.11 or later): their values are sent at create and are never stored in " +
-				"state, plan, logs or any label or annotation of the worker. On Kubernetes they live in a Secret that the provider owns, " +
-				"`<name>-hodei-env` in the worker's namespace, labelled as the worker's, read by the pod through `envFrom` and owned by the pod " +
-				"(the garbage collector removes it with the pod; destroy deletes it too). On Docker they are container environment, which " +
-				"`docker inspect` shows to whoever may use the engine. Since Terraform cannot see these values change, change " +
-				"`secret_env_wo_version` to deliver new ones. Names follow `env`'s rules and must differ from every other variable the worker sets.",
-		},
-		"secret_env_wo_version": schema.Int64Attribute{
-			Optional: true,
-			MarkdownDescription: "Any number, kept in state: change it to deliver new `secret_env_wo` values. The environment of a running " +
-				"container or pod cannot change, so " + replacedNote,
-			PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()},
-		},
+func secretEnvWOAttribute() schema.MapAttribute {
+	return schema.MapAttribute{
+		ElementType: types.StringType,
+		Optional:    true,
+		Sensitive:   true,
+		WriteOnly:   true,
+		MarkdownDescription: "Write-only environment variables (Terraform 1.11 or later; older versions fail at validate): their values are sent at create and are never stored in " +
+			"state, plan, logs or any label or annotation of the worker. Give them from an ephemeral variable or resource: a literal in the configuration is part of " +
+			"the configuration, which a saved plan file contains. On Kubernetes they live in a Secret that the provider owns, " +
+			"`<name>-hodei-env` in the worker's namespace, labelled as the worker's, read by the pod through `envFrom` and owned by the pod " +
+			"(the garbage collector removes it with the pod; destroy deletes it too), so the provider's credentials must allow creating, patching and deleting Secrets. " +
+			"On Docker they are container environment, which `docker inspect` shows to whoever may use the engine. Terraform cannot see these values change: change " +
+			"`secret_env_wo_version` to deliver new ones. Names follow `env`'s rules and must differ from every other variable the worker sets.",
 	}
 }
 
-func secretsBlocks() map[string]schema.Block {
-	keyEnv := func(source, what string) schema.NestedBlockObject {
-		return schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
+func secretEnvWOVersionAttribute() schema.Int64Attribute {
+	return schema.Int64Attribute{
+		Optional: true,
+		MarkdownDescription: "Any number, kept in state and in the worker's canonical spec: change it to deliver new `secret_env_wo` values. The environment of a running " +
+			"container or pod cannot change, so " + replacedNote,
+		PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()},
+	}
+}
+
+func envFromBlock() schema.Block {
+	return schema.ListNestedBlock{
+		MarkdownDescription: "Every key of a Secret or ConfigMap becomes an environment variable: the container's `envFrom`. " + kubernetesOnlyDoc + " " + replacedNote,
+		PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
+		NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
+			"secret_ref":     schema.StringAttribute{Optional: true, MarkdownDescription: "Name of a Secret. Give exactly one of `secret_ref` and `config_map_ref`."},
+			"config_map_ref": schema.StringAttribute{Optional: true, MarkdownDescription: "Name of a ConfigMap. Give exactly one of `secret_ref` and `config_map_ref`."},
+			"prefix":         schema.StringAttribute{Optional: true, MarkdownDescription: "Put before every key's name; itself a valid variable name.", Validators: nonEmpty()},
+			"optional":       optionalRefAttribute("Secret or ConfigMap"),
+		}},
+	}
+}
+
+// keyEnvBlock is secret_env or config_env: source names the attribute that
+// names the object.
+func keyEnvBlock(source, what, field string) schema.Block {
+	return schema.ListNestedBlock{
+		MarkdownDescription: "An environment variable whose value is one key of a " + what + ": " + field + ". " + kubernetesOnlyDoc + " " + replacedNote,
+		PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
+		NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
 			"name":     schema.StringAttribute{Required: true, MarkdownDescription: "The environment variable; `env`'s name rules apply."},
 			source:     schema.StringAttribute{Required: true, MarkdownDescription: "Name of the " + what + " in the worker's namespace (DNS-1123 subdomain)."},
 			"key":      schema.StringAttribute{Required: true, MarkdownDescription: "The key of the " + what + " whose value the variable gets."},
 			"optional": optionalRefAttribute(what + " or its key"),
-		}}
-	}
-	return map[string]schema.Block{
-		"env_from": schema.ListNestedBlock{
-			MarkdownDescription: "Every key of a Secret or ConfigMap becomes an environment variable: the container's `envFrom`. " + kubernetesOnlyDoc + " " + replacedNote,
-			PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
-			NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
-				"secret_ref":     schema.StringAttribute{Optional: true, MarkdownDescription: "Name of a Secret. Give exactly one of `secret_ref` and `config_map_ref`."},
-				"config_map_ref": schema.StringAttribute{Optional: true, MarkdownDescription: "Name of a ConfigMap. Give exactly one of `secret_ref` and `config_map_ref`."},
-				"prefix":         schema.StringAttribute{Optional: true, MarkdownDescription: "Put before every key's name; itself a valid variable name.", Validators: nonEmpty()},
-				"optional":       optionalRefAttribute("Secret or ConfigMap"),
-			}},
-		},
-		"secret_env": schema.ListNestedBlock{
-			MarkdownDescription: "An environment variable whose value is one key of a Secret: `valueFrom.secretKeyRef`. " + kubernetesOnlyDoc + " " + replacedNote,
-			PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
-			NestedObject:        keyEnv("secret", "Secret"),
-		},
-		"config_env": schema.ListNestedBlock{
-			MarkdownDescription: "An environment variable whose value is one key of a ConfigMap: `valueFrom.configMapKeyRef`. " + kubernetesOnlyDoc + " " + replacedNote,
-			PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
-			NestedObject:        keyEnv("config_map", "ConfigMap"),
-		},
+		}},
 	}
 }
 
