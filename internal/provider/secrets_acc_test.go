@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -335,3 +339,82 @@ resource "hodei_worker" "refs" {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestAccWorkerKubernetes_secretReferencesUnknownAtPlan: every new
+// attribute, and a dynamic env_from block over a list, comes from another
+// resource's output, unknown at plan; the apply makes the pod with them
+// and the owned Secret with the write-only value known only then.
+func TestAccWorkerKubernetes_secretReferencesUnknownAtPlan(t *testing.T) {
+	cli, kubeconfig := kubeTestClient(t)
+	ns := testNamespace(t, cli, nil)
+	name := randomName("unk")
+	config := kubeProvider(kubeconfig) + fmt.Sprintf(`
+resource "terraform_data" "in" {
+  input = {
+    secret = "db", config_map = "settings", key = "password", mode = "0400", path = "p", token = "unknown-token", version = 7
+    sources = [{ secret = "db", prefix = "DB_" }, { secret = "other", prefix = "O_" }]
+  }
+}
+locals { in = terraform_data.in.output }
+resource "hodei_worker" "w" {
+  name      = %q
+  backend   = "kubernetes"
+  namespace = %q
+  image     = %q
+  dynamic "env_from" {
+    for_each = local.in.sources
+    content {
+      secret_ref = env_from.value.secret
+      prefix     = env_from.value.prefix
+      optional   = true
+    }
+  }
+  secret_env {
+    name   = "PASSWORD"
+    secret = local.in.secret
+    key    = local.in.key
+  }
+  config_env {
+    name       = "LEVEL"
+    config_map = local.in.config_map
+    key        = "level"
+  }
+  volume {
+    name       = "creds"
+    mount_path = "/creds"
+    secret {
+      name         = local.in.secret
+      default_mode = local.in.mode
+      items {
+        key  = local.in.key
+        path = local.in.path
+      }
+    }
+  }
+  secret_env_wo         = { TOKEN = local.in.token }
+  secret_env_wo_version = local.in.version
+}
+`, name, ns, testImage)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectUnknownValue("hodei_worker.w", tfjsonpath.New("env_from")),
+				plancheck.ExpectUnknownValue("hodei_worker.w", tfjsonpath.New("secret_env_wo_version")),
+			}},
+			Check: func(*terraform.State) error {
+				pod := getPod(t, cli, ns, name)
+				c := pod.Spec.Containers[0]
+				require.Len(t, c.EnvFrom, 3)
+				assert.Equal(t, "O_", c.EnvFrom[1].Prefix)
+				assert.Equal(t, worker.OwnedSecretName(name), c.EnvFrom[2].SecretRef.Name)
+				assert.Equal(t, ptrTo(int32(0o400)), pod.Spec.Volumes[0].Secret.DefaultMode)
+				secret, err := cli.CoreV1().Secrets(ns).Get(context.Background(), worker.OwnedSecretName(name), metav1.GetOptions{})
+				require.NoError(t, err)
+				assert.Equal(t, "unknown-token", string(secret.Data["TOKEN"]))
+				return nil
+			},
+		}},
+	})
+}
