@@ -48,6 +48,9 @@ func TestAccExamplesOnDocker(t *testing.T) {
 		if filepath.Base(dir) == "gpu" {
 			continue // no GPU runtime here: TestAccWorkerDocker_nvidiaGPURefusedWithoutOrphan covers it
 		}
+		if filepath.Base(dir) == "secret_references" {
+			continue // Kubernetes only: TestAccWorkerDocker_secretEnvWriteOnly checks the plan error on Docker
+		}
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			vars := config.Variables{"backend": config.StringVariable("docker")}
 			if filepath.Base(dir) == "volume_host_path" {
@@ -64,6 +67,7 @@ func TestAccExamplesOnKubernetes(t *testing.T) {
 	t.Setenv("KUBECONFIG", kubeconfig)
 	bindClaim(t, cli, "default", "example-datasets")
 	bindClaim(t, cli, "default", "datasets")
+	exampleSecretAndConfigMap(t, cli, "default")
 	t.Run("quickstart", func(t *testing.T) {
 		applyExample(t, "../../examples/quickstart", config.Variables{"docker_available": config.BoolVariable(true)})
 	})
@@ -113,4 +117,21 @@ func bindClaim(t *testing.T, cli kubernetes.Interface, namespace, claim string) 
 		return err == nil && got.Status.Phase == corev1.ClaimBound, nil
 	})
 	require.NoError(t, err, "claim %s/%s was not bound", namespace, claim)
+}
+
+// exampleSecretAndConfigMap makes the Secret and ConfigMap that the
+// secret_references example reads.
+func exampleSecretAndConfigMap(t *testing.T, cli kubernetes.Interface, namespace string) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := cli.CoreV1().Secrets(namespace).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "example-db"},
+		StringData: map[string]string{"user": "app", "password": "s3cret"}}, metav1.CreateOptions{})
+	require.NoError(t, ignoreExists(err))
+	_, err = cli.CoreV1().ConfigMaps(namespace).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "example-settings"},
+		Data: map[string]string{"level": "debug"}}, metav1.CreateOptions{})
+	require.NoError(t, ignoreExists(err))
+	t.Cleanup(func() {
+		_ = cli.CoreV1().Secrets(namespace).Delete(context.Background(), "example-db", metav1.DeleteOptions{})
+		_ = cli.CoreV1().ConfigMaps(namespace).Delete(context.Background(), "example-settings", metav1.DeleteOptions{})
+	})
 }

@@ -116,6 +116,7 @@ func expandSpec(ctx context.Context, m *workerModel) (*worker.Spec, diag.Diagnos
 		ImagePullPolicy:  str(m.ImagePullPolicy),
 		ImagePullSecrets: strList(m.ImagePullSecrets),
 	}
+	expandSecrets(ctx, m, s, &diags)
 	if r := objectAs[resourcesModel](ctx, m.Resources, &diags); r != nil {
 		s.Resources = &worker.Resources{CPU: str(r.CPU), Memory: str(r.Memory), CPULimit: str(r.CPULimit), MemoryLimit: str(r.MemoryLimit)}
 	}
@@ -133,6 +134,8 @@ func expandSpec(ctx context.Context, m *workerModel) (*worker.Spec, diag.Diagnos
 		if h := objectAs[hostPathModel](ctx, v.HostPath, &diags); h != nil {
 			vol.HostPath = &worker.HostPathSource{Path: str(h.Path), Type: str(h.Type)}
 		}
+		vol.Secret = expandKeysVolume(ctx, v.Secret, &diags)
+		vol.ConfigMap = expandKeysVolume(ctx, v.ConfigMap, &diags)
 		s.Volumes = append(s.Volumes, vol)
 	}
 	if sch := objectAs[schedulingModel](ctx, m.Scheduling, &diags); sch != nil {

@@ -106,6 +106,7 @@ func flattenSpec(s *worker.Spec, catalog *worker.Catalog, m *workerModel) diag.D
 	m.RestartPolicy = types.StringValue(s.RestartPolicy)
 	m.ImagePullPolicy = optString(s.ImagePullPolicy)
 	m.ImagePullSecrets = listValue(s.ImagePullSecrets, &diags)
+	flattenSecrets(s, m, &diags)
 	var resources *resourcesModel
 	if r := s.Resources; r != nil {
 		resources = &resourcesModel{CPU: quantityValue(r.CPU), Memory: quantityValue(r.Memory), CPULimit: quantityValue(r.CPULimit), MemoryLimit: quantityValue(r.MemoryLimit)}
@@ -135,6 +136,8 @@ func flattenSpec(s *worker.Spec, catalog *worker.Catalog, m *workerModel) diag.D
 		vm.Persistent = objectOf(bt.persistent, persistent, &diags)
 		vm.Ephemeral = objectOf(bt.ephemeral, ephemeral, &diags)
 		vm.HostPath = objectOf(bt.hostPath, hostPath, &diags)
+		vm.Secret = flattenKeysVolume(v.Secret, &diags)
+		vm.ConfigMap = flattenKeysVolume(v.ConfigMap, &diags)
 		volumes = append(volumes, vm)
 	}
 	m.Volumes = listOf(bt.volume, volumes, &diags)

@@ -43,6 +43,12 @@ type workerModel struct {
 
 	ImagePullPolicy  types.String `tfsdk:"image_pull_policy"`
 	ImagePullSecrets types.List   `tfsdk:"image_pull_secrets"`
+
+	EnvFrom            types.List  `tfsdk:"env_from"`
+	SecretEnv          types.List  `tfsdk:"secret_env"`
+	ConfigEnv          types.List  `tfsdk:"config_env"`
+	SecretEnvWO        types.Map   `tfsdk:"secret_env_wo"`
+	SecretEnvWOVersion types.Int64 `tfsdk:"secret_env_wo_version"`
 }
 
 type resourcesModel struct {
@@ -67,6 +73,8 @@ type volumeModel struct {
 	Persistent types.Object `tfsdk:"persistent"`
 	Ephemeral  types.Object `tfsdk:"ephemeral"`
 	HostPath   types.Object `tfsdk:"host_path"`
+	Secret     types.Object `tfsdk:"secret"`
+	ConfigMap  types.Object `tfsdk:"config_map"`
 }
 
 type persistentModel struct {

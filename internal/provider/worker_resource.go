@@ -69,6 +69,10 @@ func (r *workerResource) Create(ctx context.Context, req resource.CreateRequest,
 	resp.Diagnostics.Append(diags...)
 	spec, diags := expandSpec(ctx, &plan)
 	resp.Diagnostics.Append(diags...)
+	// Write-only values are in the configuration only, never in the plan.
+	var secretEnvWO types.Map
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("secret_env_wo"), &secretEnvWO)...)
+	spec.SecretEnvWO = strMap(secretEnvWO)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -119,10 +119,13 @@ func workerSchema(ctx context.Context) schema.Schema {
 				PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
 			},
 			"env": schema.MapAttribute{
-				ElementType:         types.StringType,
-				Optional:            true,
-				MarkdownDescription: "Environment variables; keys must be valid variable names (letters, digits, `_`, `-`, `.`, not starting with a digit). " + replacedNote,
-				PlanModifiers:       []planmodifier.Map{mapplanmodifier.RequiresReplace()},
+				ElementType: types.StringType,
+				Optional:    true,
+				Sensitive:   true,
+				MarkdownDescription: "Environment variables; keys must be valid variable names (letters, digits, `_`, `-`, `.`, not starting with a digit). " +
+					"Sensitive: plan output hides the map. The values are stored in state (use `secret_env_wo` for values that must not be) but in no " +
+					"label or annotation: the provider reads them back from the container's environment. " + replacedNote,
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
 			},
 			"working_dir": schema.StringAttribute{
 				Optional:            true,
@@ -184,12 +187,17 @@ func workerSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "The pod UID or the container ID: it changes exactly when the worker is replaced. Update and delete act only on the object with this identity.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
+			"secret_env_wo":         secretEnvWOAttribute(),
+			"secret_env_wo_version": secretEnvWOVersionAttribute(),
 			"started_at": schema.StringAttribute{
 				Computed:            true,
 				MarkdownDescription: "When the worker started (RFC 3339).",
 			},
 		},
 		Blocks: map[string]schema.Block{
+			"env_from":   envFromBlock(),
+			"secret_env": keyEnvBlock("secret", "Secret", "`valueFrom.secretKeyRef`"),
+			"config_env": keyEnvBlock("config_map", "ConfigMap", "`valueFrom.configMapKeyRef`"),
 			"resources":  resourcesBlock(),
 			"gpu":        gpuBlock(),
 			"volume":     volumeBlock(),
@@ -268,7 +276,7 @@ func gpuBlock() schema.Block {
 
 func volumeBlock() schema.Block {
 	return schema.ListNestedBlock{
-		MarkdownDescription: "A volume mounted into the worker. Give exactly one of `persistent`, `ephemeral` or `host_path`. " + replacesDoc,
+		MarkdownDescription: "A volume mounted into the worker. Give exactly one of `persistent`, `ephemeral`, `host_path`, `secret` or `config_map`. " + replacesDoc,
 		PlanModifiers:       []planmodifier.List{listReplacedPerContract("volume", replacesDoc)},
 		NestedObject: schema.NestedBlockObject{
 			Attributes: map[string]schema.Attribute{
@@ -313,6 +321,8 @@ func volumeBlock() schema.Block {
 						},
 					},
 				},
+				"secret":     keysVolumeBlock("Secret"),
+				"config_map": keysVolumeBlock("ConfigMap"),
 				"host_path": schema.SingleNestedBlock{
 					MarkdownDescription: "A path of the host: hostPath on Kubernetes, a bind mount on Docker. Must lie under the provider's `host_path_allowlist` when one is set.",
 					Attributes: map[string]schema.Attribute{

@@ -24,6 +24,8 @@ var planOnlyCases = map[string]string{
 	"host path outside allowlist":           "host_path_allowlist is a provider setting",
 	"host path sibling of the allowlist":    "host_path_allowlist is a provider setting",
 	"host path docker socket on kubernetes": "host_path_allowlist is a provider setting",
+	"secret_env on docker":                  "Kubernetes-only settings are refused for the resolved backend, known at plan",
+	"config_map volume on docker":           "Kubernetes-only settings are refused for the resolved backend, known at plan",
 }
 
 // TestAccWorker_invalidConfigurationsFailAtValidate runs `terraform validate`

@@ -532,6 +532,126 @@ var invalidCases = []invalidCase{
   labels    = { "hodei.io/provider" = "kubernetes" }
   namespace = "-ml"`, expect: `(?s)namespace.*DNS-1123 label`},
 	{name: "kubernetes backend, docker label", k8s: true, body: `labels = { "hodei.io/provider" = "docker" }`, expect: `(?s)backend.*Conflicting backend selection`},
+
+	// Secret and ConfigMap references, write-only environment.
+	{name: "env_from without a source", k8s: true, body: `
+  env_from { prefix = "DB_" }`, expect: `(?s)env_from\[0\].*exactly one of secret_ref or config_map_ref`},
+	{name: "env_from with both sources", k8s: true, body: `
+  env_from {
+    secret_ref     = "db"
+    config_map_ref = "db"
+  }`, expect: `(?s)env_from\[0\].*exactly one of secret_ref or config_map_ref`},
+	{name: "env_from secret not a subdomain", k8s: true, body: `
+  env_from { secret_ref = "DB_Creds" }`, expect: `(?s)env_from\[0\].secret_ref.*not a DNS-1123 subdomain`},
+	{name: "env_from prefix invalid", k8s: true, body: `
+  env_from {
+    config_map_ref = "settings"
+    prefix         = "1X"
+  }`, expect: `(?s)env_from\[0\].prefix.*Invalid prefix`},
+	{name: "secret_env name invalid", k8s: true, body: `
+  secret_env {
+    name   = "1PASSWORD"
+    secret = "db"
+    key    = "password"
+  }`, expect: `(?s)secret_env\[0\].name.*Invalid environment variable name`},
+	{name: "secret_env secret not a subdomain", k8s: true, body: `
+  secret_env {
+    name   = "PASSWORD"
+    secret = "Db"
+    key    = "password"
+  }`, expect: `(?s)secret_env\[0\].secret.*not a DNS-1123 subdomain`},
+	{name: "secret_env key invalid", k8s: true, body: `
+  secret_env {
+    name   = "PASSWORD"
+    secret = "db"
+    key    = "pass/word"
+  }`, expect: `(?s)secret_env\[0\].key.*Invalid key`},
+	{name: "config_env config map not a subdomain", k8s: true, body: `
+  config_env {
+    name       = "LEVEL"
+    config_map = "settings_"
+    key        = "level"
+  }`, expect: `(?s)config_env\[0\].config_map.*not a DNS-1123 subdomain`},
+	{name: "config_env duplicates env", k8s: true, body: `
+  env = { LEVEL = "debug" }
+  config_env {
+    name       = "LEVEL"
+    config_map = "settings"
+    key        = "level"
+  }`, expect: `(?s)config_env\[0\].name.*Duplicate environment variable`},
+	{name: "secret_env_wo name invalid", body: `
+  secret_env_wo = { "bad name" = "x" }`, expect: `(?s)secret_env_wo.*Invalid environment variable name`},
+	{name: "secret_env_wo duplicates env", body: `
+  env           = { TOKEN = "a" }
+  secret_env_wo = { TOKEN = "b" }`, expect: `(?s)secret_env_wo.*Duplicate environment variable`},
+	{name: "secret volume without name", k8s: true, body: `
+  volume {
+    name       = "creds"
+    mount_path = "/creds"
+    secret {}
+  }`, expect: `(?s)volume\[0\].secret.name.*Missing name`},
+	{name: "secret volume and ephemeral", k8s: true, body: `
+  volume {
+    name       = "creds"
+    mount_path = "/creds"
+    secret { name = "db" }
+    ephemeral {}
+  }`, expect: `(?s)volume\[0\].*has 2 sources`},
+	{name: "config_map volume mode above 0777", k8s: true, body: `
+  volume {
+    name       = "settings"
+    mount_path = "/etc/settings"
+    config_map {
+      name         = "settings"
+      default_mode = "01777"
+    }
+  }`, expect: `(?s)volume\[0\].config_map.default_mode.*above 0777`},
+	{name: "secret volume mode not octal", k8s: true, body: `
+  volume {
+    name       = "creds"
+    mount_path = "/creds"
+    secret {
+      name         = "db"
+      default_mode = "0644x"
+    }
+  }`, expect: `(?s)volume\[0\].secret.default_mode.*not an octal file mode`},
+	{name: "secret volume item path with ..", k8s: true, body: `
+  volume {
+    name       = "creds"
+    mount_path = "/creds"
+    secret {
+      name = "db"
+      items {
+        key  = "password"
+        path = "../password"
+      }
+    }
+  }`, expect: `(?s)volume\[0\].secret.items\[0\].path.*relative path without ".."`},
+	{name: "config_map volume item path absolute", k8s: true, body: `
+  volume {
+    name       = "settings"
+    mount_path = "/etc/settings"
+    config_map {
+      name = "settings"
+      items {
+        key  = "level"
+        path = "/level"
+      }
+    }
+  }`, expect: `(?s)volume\[0\].config_map.items\[0\].path.*relative path without ".."`},
+	{name: "secret_env on docker", body: `
+  backend = "docker"
+  secret_env {
+    name   = "PASSWORD"
+    secret = "db"
+    key    = "password"
+  }`, expect: `(?s)secret_env.*Kubernetes only`},
+	{name: "config_map volume on docker", body: `
+  volume {
+    name       = "settings"
+    mount_path = "/etc/settings"
+    config_map { name = "settings" }
+  }`, expect: `(?s)volume\[0\].config_map.*Kubernetes only`},
 }
 
 // TestAccWorker_invalidConfigurationsFailAtPlan plans each invalid

@@ -16,9 +16,13 @@ type canonicalEnvelope struct {
 
 // EncodeCanonical is the form stored on each object (annotation on a pod,
 // label on a container), from which import and drift detection read the
-// configuration back.
+// configuration back. It holds env's keys only, never their values, which
+// anyone who may read the object's metadata could otherwise read: a
+// backend reads the values back from the container's own environment.
 func EncodeCanonical(s *Spec) (string, error) {
-	b, err := json.Marshal(canonicalEnvelope{Version: canonicalVersion, Spec: *s})
+	stored := *s
+	stored.Env = envKeysOnly(s.Env)
+	b, err := json.Marshal(canonicalEnvelope{Version: canonicalVersion, Spec: stored})
 	if err != nil {
 		return "", err
 	}
@@ -39,4 +43,33 @@ func DecodeCanonical(text string) (*Spec, error) {
 		return nil, fmt.Errorf("the %s value lacks the worker's name or backend", AnnotationSpec)
 	}
 	return &env.Spec, nil
+}
+
+// envKeysOnly keeps env's keys with empty values (nil stays nil).
+func envKeysOnly(env map[string]string) map[string]string {
+	if env == nil {
+		return nil
+	}
+	out := make(map[string]string, len(env))
+	for k := range env {
+		out[k] = ""
+	}
+	return out
+}
+
+// LiveEnv gives each key that declared holds its value in live, the
+// environment the container really has; a key gone from live is gone
+// here too. Keys only live has (the image's own, secret_env_wo's) are
+// left out.
+func LiveEnv(declared, live map[string]string) map[string]string {
+	if declared == nil {
+		return nil
+	}
+	out := make(map[string]string, len(declared))
+	for k := range declared {
+		if v, ok := live[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }

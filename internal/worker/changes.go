@@ -35,6 +35,10 @@ func Changes(old, planned *Spec) []Change {
 	add("command", !reflect.DeepEqual(old.Command, planned.Command), false)
 	add("args", !reflect.DeepEqual(old.Args, planned.Args), false)
 	add("env", !maps.Equal(old.Env, planned.Env), false)
+	add("env_from", !reflect.DeepEqual(old.EnvFrom, planned.EnvFrom), false)
+	add("secret_env", !reflect.DeepEqual(old.SecretEnv, planned.SecretEnv), false)
+	add("config_env", !reflect.DeepEqual(old.ConfigEnv, planned.ConfigEnv), false)
+	add("secret_env_wo_version", !reflect.DeepEqual(old.SecretEnvWOVersion, planned.SecretEnvWOVersion), false)
 	add("working_dir", old.WorkingDir != planned.WorkingDir, false)
 	// A spread constraint that counts the worker's own labels is immutable
 	// in the pod, so a label change then replaces even on Kubernetes.

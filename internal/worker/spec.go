@@ -105,6 +105,16 @@ type Spec struct {
 	// PullAlways). ImagePullSecrets name Kubernetes Secrets.
 	ImagePullPolicy  string   `json:"image_pull_policy,omitempty"`
 	ImagePullSecrets []string `json:"image_pull_secrets"`
+
+	// Kubernetes Secret and ConfigMap references (see secrets.go).
+	EnvFrom   []EnvFrom `json:"env_from,omitempty"`
+	SecretEnv []KeyEnv  `json:"secret_env,omitempty"`
+	ConfigEnv []KeyEnv  `json:"config_env,omitempty"`
+	// SecretEnvWO holds write-only values: they are never encoded, so no
+	// canonical form, state or label carries them. SecretEnvWOVersion is
+	// kept: a new version delivers new values.
+	SecretEnvWO        map[string]string `json:"-"`
+	SecretEnvWOVersion *int64            `json:"secret_env_wo_version,omitempty"`
 }
 
 // Resources are requests and limits as Kubernetes quantities.
@@ -130,6 +140,8 @@ type Volume struct {
 	Persistent *PersistentSource `json:"persistent,omitempty"`
 	Ephemeral  *EphemeralSource  `json:"ephemeral,omitempty"`
 	HostPath   *HostPathSource   `json:"host_path,omitempty"`
+	Secret     *KeysSource       `json:"secret,omitempty"`
+	ConfigMap  *KeysSource       `json:"config_map,omitempty"`
 }
 
 // PersistentSource is a claim on storage that outlives the worker.

@@ -78,6 +78,7 @@ func Validate(s *Spec, policy Policy) Problems {
 	checkVolumes(&ps, s.Volumes)
 	checkScheduling(&ps, s.Scheduling)
 	checkSecurity(&ps, s.Security)
+	checkEnvReferences(&ps, s)
 	return append(ps, CheckPolicy(s, policy)...)
 }
 
@@ -273,8 +274,9 @@ func checkVolumes(ps *Problems, volumes []Volume) {
 			sources++
 			checkHostPath(ps, base.Child("host_path"), v.HostPath)
 		}
+		sources += checkKeysVolume(ps, base, v)
 		if sources != 1 {
-			ps.errorf(base, "Invalid volume source", "volume %q has %d sources; give exactly one of persistent, ephemeral or host_path.", v.Name, sources)
+			ps.errorf(base, "Invalid volume source", "volume %q has %d sources; give exactly one of persistent, ephemeral, host_path, secret or config_map.", v.Name, sources)
 		}
 	}
 }

@@ -17,6 +17,10 @@ func Check(s *worker.Spec, catalog *worker.Catalog) worker.Problems {
 		ps.Warnf(worker.Path{"image_pull_secrets"}, summary, "image_pull_secrets names Kubernetes Secrets and is ignored on the docker backend; "+
 			"Docker pulls with the provider's docker.registry_auth credentials, else those of the Docker config file (DOCKER_CONFIG, else ~/.docker/config.json).")
 	}
+	for _, p := range s.KubernetesReferences() {
+		ps.Errorf(p, "Kubernetes only", "Kubernetes Secrets and ConfigMaps do not exist on a Docker engine, so this setting works on the kubernetes backend only; "+
+			"on the docker backend pass values with env, or secret_env_wo for secrets, or run the worker with backend = \"kubernetes\".")
+	}
 	if sch := s.Scheduling; sch != nil {
 		base := worker.Path{"scheduling"}
 		unsupported := map[string]bool{

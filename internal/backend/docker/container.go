@@ -51,7 +51,7 @@ func buildContainer(s *worker.Spec, catalog *worker.Catalog) (*containerSpec, er
 		Image:      s.Image,
 		Entrypoint: s.Command,
 		Cmd:        s.Args,
-		Env:        envList(s.Env),
+		Env:        envList(s.Env, s.SecretEnvWO),
 		WorkingDir: s.WorkingDir,
 		Labels:     labels,
 	}
@@ -85,10 +85,14 @@ func buildContainer(s *worker.Spec, catalog *worker.Catalog) (*containerSpec, er
 	return &containerSpec{Config: cfg, HostConfig: host}, nil
 }
 
-func envList(env map[string]string) []string {
-	out := make([]string, 0, len(env))
-	for k, v := range env {
-		out = append(out, k+"="+v)
+// envList is env and secret_env_wo as Docker takes them: validation keeps
+// their names apart.
+func envList(envs ...map[string]string) []string {
+	out := []string{}
+	for _, env := range envs {
+		for k, v := range env {
+			out = append(out, k+"="+v)
+		}
 	}
 	sort.Strings(out)
 	return out

@@ -72,6 +72,9 @@ func TestBuildContainerMapping(t *testing.T) {
 	assert.Equal(t, "w", cfg.Labels[worker.LabelWorker])
 	decoded, err := worker.DecodeCanonical(cfg.Labels[worker.AnnotationSpec])
 	require.NoError(t, err)
+	// The label holds env's keys only; observe reads the values from Env.
+	assert.Equal(t, map[string]string{"A": "", "B": ""}, decoded.Env)
+	decoded.Env = worker.LiveEnv(decoded.Env, envMap(cfg.Env))
 	assert.Equal(t, s, decoded)
 	assert.Equal(t, container.RestartPolicyOnFailure, host.RestartPolicy.Name)
 	assert.Equal(t, int64(256), host.CPUShares)
@@ -134,3 +137,24 @@ func TestApplyResourcesRefusesUnboundedQuantities(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "resources.cpu: the exponent 100000000 is outside")
 }
+
+func TestBuildContainerWriteOnlyEnv(t *testing.T) {
+	s := &worker.Spec{Name: "w", Backend: worker.BackendDocker, Image: "busybox", RestartPolicy: "Always",
+		Env: map[string]string{"MODE": "plain-value"}, SecretEnvWO: map[string]string{"TOKEN": "write-only-value"}, SecretEnvWOVersion: ptrInt64(2)}
+	built, err := buildContainer(s, worker.DefaultCatalog())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"MODE=plain-value", "TOKEN=write-only-value"}, built.Config.Env)
+	for k, v := range built.Config.Labels {
+		assert.NotContains(t, v, "write-only-value", k)
+		assert.NotContains(t, v, "plain-value", k)
+	}
+	obs, err := observe(container.InspectResponse{
+		ContainerJSONBase: &container.ContainerJSONBase{Name: "/w", HostConfig: &container.HostConfig{}, State: &container.State{}},
+		Config:            &container.Config{Labels: built.Config.Labels, Env: append(built.Config.Env, "PATH=/bin")},
+	}, "node")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"MODE": "plain-value"}, obs.Spec.Env, "env's values from the container; the image's and the write-only ones left out")
+	assert.Equal(t, ptrInt64(2), obs.Spec.SecretEnvWOVersion)
+}
+
+func ptrInt64(v int64) *int64 { return &v }

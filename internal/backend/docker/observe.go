@@ -3,6 +3,7 @@ package docker
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -19,6 +20,10 @@ func observe(info container.InspectResponse, nodeName string) (*worker.Observed,
 		return nil, fmt.Errorf("container %s: %w", info.Name, err)
 	}
 	spec.Resources = observedResources(spec.Resources, info.HostConfig.Resources)
+	if info.Config != nil {
+		// The canonical label holds env's keys only.
+		spec.Env = worker.LiveEnv(spec.Env, envMap(info.Config.Env))
+	}
 	obs := &worker.Observed{
 		Spec:     *spec,
 		Status:   status(info.State),
@@ -132,4 +137,14 @@ func observedResources(declared *worker.Resources, r container.Resources) *worke
 func sharesToMilli(shares int64) int64 {
 	const sharesPerCPU = 1024
 	return (shares*1000 + sharesPerCPU - 1) / sharesPerCPU
+}
+
+// envMap reads Docker's NAME=value list.
+func envMap(env []string) map[string]string {
+	out := make(map[string]string, len(env))
+	for _, e := range env {
+		name, value, _ := strings.Cut(e, "=")
+		out[name] = value
+	}
+	return out
 }

@@ -81,6 +81,12 @@ func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor worker.W
 	if err := d.awaitNameFree(ctx, pod.Namespace, pod.Name); err != nil {
 		return nil, err
 	}
+	var secret *corev1.Secret
+	if len(spec.SecretEnvWO) > 0 {
+		if secret, err = d.createOwnedSecret(ctx, spec); err != nil {
+			return nil, err
+		}
+	}
 	// A create cancelled in flight may still make the pod, which then
 	// belongs to nobody: the POST runs to its answer on a bounded context of
 	// its own, and a cancel that comes meanwhile ends the wait below, which
@@ -95,14 +101,20 @@ func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor worker.W
 		}
 	}
 	if err != nil {
-		return nil, d.apiError(fmt.Sprintf("creating pod %s/%s", pod.Namespace, pod.Name), err)
+		return nil, errors.Join(d.apiError(fmt.Sprintf("creating pod %s/%s", pod.Namespace, pod.Name), err), d.removeFailedSecret(ctx, secret))
 	}
-	live, err := d.waitFor(ctx, created, waitFor)
+	if secret != nil {
+		err = d.adoptSecret(ctx, secret, created)
+	}
+	var live *corev1.Pod
+	if err == nil {
+		live, err = d.waitFor(ctx, created, waitFor)
+	}
 	if err != nil {
 		if cleanupErr := d.removeFailed(ctx, created); cleanupErr != nil {
 			return nil, errors.Join(err, cleanupErr)
 		}
-		return nil, err
+		return nil, errors.Join(err, d.removeFailedSecret(ctx, secret))
 	}
 	return observe(live)
 }
@@ -229,6 +241,9 @@ func (d *Driver) Delete(ctx context.Context, ref worker.Ref, uid string) error {
 		return err
 	}
 	err = d.deleteAndWait(ctx, pod, nil)
+	if err == nil {
+		return d.deleteOwnedSecret(ctx, ref.Namespace, ref.Name, pod.UID)
+	}
 	if errors.Is(err, errReplaced) {
 		// Replaced between the read and the delete: say so if the other
 		// pod is still there.

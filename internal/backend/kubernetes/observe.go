@@ -35,6 +35,8 @@ func observe(pod *corev1.Pod) (*worker.Observed, error) {
 			// `kubectl set image` changes it in place; an image change
 			// replaces the worker.
 			spec.Image = c.Image
+			// The canonical annotation holds env's keys only.
+			spec.Env = worker.LiveEnv(spec.Env, plainEnv(c.Env))
 		}
 	}
 	observed := &worker.Observed{
@@ -130,6 +132,17 @@ func mergePatchMap(desired, previous map[string]string) map[string]*string {
 	}
 	for k, v := range desired {
 		out[k] = ptr(v)
+	}
+	return out
+}
+
+// plainEnv is the variables of a container that have a literal value.
+func plainEnv(env []corev1.EnvVar) map[string]string {
+	out := make(map[string]string, len(env))
+	for _, e := range env {
+		if e.ValueFrom == nil {
+			out[e.Name] = e.Value
+		}
 	}
 	return out
 }

@@ -51,7 +51,8 @@ func buildPod(spec *worker.Spec, opts Options) (*corev1.Pod, error) {
 				Image:           spec.Image,
 				Command:         spec.Command,
 				Args:            spec.Args,
-				Env:             envVars(spec.Env),
+				Env:             append(envVars(spec.Env), referenceEnv(spec)...),
+				EnvFrom:         envFromSources(spec),
 				WorkingDir:      spec.WorkingDir,
 				Resources:       resources,
 				VolumeMounts:    mounts,
@@ -187,6 +188,10 @@ func podVolumes(specVolumes []worker.Volume) ([]corev1.Volume, []corev1.VolumeMo
 				hostPath.Type = &t
 			}
 			volume.HostPath = hostPath
+		case v.Secret != nil || v.ConfigMap != nil:
+			if err := keysVolume(&volume, v); err != nil {
+				return nil, nil, fmt.Errorf("volume[%d]: %w", i, err)
+			}
 		default:
 			return nil, nil, fmt.Errorf("volume[%d] %q has no source: set one of persistent, ephemeral or host_path", i, v.Name)
 		}

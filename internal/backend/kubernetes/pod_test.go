@@ -64,7 +64,12 @@ func TestBuildPodContainerAndMetadata(t *testing.T) {
 	assert.Equal(t, "ml-platform", pod.Annotations["owner"])
 	decoded, err := worker.DecodeCanonical(pod.Annotations[worker.AnnotationSpec])
 	require.NoError(t, err)
-	assert.Equal(t, spec, decoded)
+	// The annotation holds env's keys only; observe reads the values from
+	// the container.
+	assert.Equal(t, map[string]string{"A": "", "B": "", "C": ""}, decoded.Env)
+	obs, err := observe(pod)
+	require.NoError(t, err)
+	assert.Equal(t, *spec, obs.Spec)
 
 	require.Len(t, pod.Spec.Containers, 1)
 	c := pod.Spec.Containers[0]
