@@ -89,17 +89,17 @@ func TestConfigureRejectsUnexpectedProviderData(t *testing.T) {
 	configure := map[string]func(any) diag.Diagnostics{
 		"hodei_worker data source": func(v any) diag.Diagnostics {
 			var resp datasource.ConfigureResponse
-			newWorkerDataSource().(datasource.DataSourceWithConfigure).Configure(context.Background(), datasource.ConfigureRequest{ProviderData: v}, &resp)
+			(&workerDataSource{}).Configure(context.Background(), datasource.ConfigureRequest{ProviderData: v}, &resp)
 			return resp.Diagnostics
 		},
 		"hodei_gpu_types data source": func(v any) diag.Diagnostics {
 			var resp datasource.ConfigureResponse
-			newGPUTypesDataSource().(datasource.DataSourceWithConfigure).Configure(context.Background(), datasource.ConfigureRequest{ProviderData: v}, &resp)
+			(&gpuTypesDataSource{}).Configure(context.Background(), datasource.ConfigureRequest{ProviderData: v}, &resp)
 			return resp.Diagnostics
 		},
 		"hodei_worker resource": func(v any) diag.Diagnostics {
 			var resp fwresource.ConfigureResponse
-			newWorkerResource().(fwresource.ResourceWithConfigure).Configure(context.Background(), fwresource.ConfigureRequest{ProviderData: v}, &resp)
+			(&workerResource{}).Configure(context.Background(), fwresource.ConfigureRequest{ProviderData: v}, &resp)
 			return resp.Diagnostics
 		},
 	}

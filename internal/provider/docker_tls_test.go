@@ -111,7 +111,9 @@ func freeLoopbackPort(t *testing.T) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	addr, ok := l.Addr().(*net.TCPAddr)
+	require.True(t, ok, "a TCP listener has a TCP address")
+	return addr.Port
 }
 
 // spaced matches text with any run of white space where it has a space:

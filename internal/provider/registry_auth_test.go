@@ -123,22 +123,25 @@ func (r *privateRegistry) pushTestImage(t *testing.T, cli *client.Client, repo s
 	return ref
 }
 
+// registryRepo is the repository the tests push to the private registry.
+const registryRepo, registryTag = "hodei/busybox", "1"
+
 // removeLocalImage untags ref; the image stays under its other names.
 func removeLocalImage(t *testing.T, cli *client.Client, ref string) {
 	t.Helper()
 	_, _ = cli.ImageRemove(context.Background(), ref, image.RemoveOptions{})
-	_, _, err := cli.ImageInspectWithRaw(context.Background(), ref)
+	_, err := cli.ImageInspect(context.Background(), ref)
 	require.Error(t, err, "%s is still local", ref)
 }
 
-// manifestFetches counts the requests for the manifest of repo:tag that
+// manifestFetches counts the requests for the manifest of registryRepo:registryTag that
 // the registry let through its htpasswd check ("authorized request"): the
 // daemon asks for it by tag once per pull, then for its parts by digest.
-func (r *privateRegistry) manifestFetches(t *testing.T, repo, tag string) int {
+func (r *privateRegistry) manifestFetches(t *testing.T) int {
 	t.Helper()
 	log, err := os.ReadFile(r.logPath)
 	require.NoError(t, err)
-	uri := regexp.MustCompile(`http\.request\.uri="?/v2/` + regexp.QuoteMeta(repo) + `/manifests/` + regexp.QuoteMeta(tag) + `"?\s`)
+	uri := regexp.MustCompile(`http\.request\.uri="?/v2/` + regexp.QuoteMeta(registryRepo) + `/manifests/` + regexp.QuoteMeta(registryTag) + `"?\s`)
 	n := 0
 	for _, line := range strings.Split(string(log), "\n") {
 		if strings.Contains(line, `msg="authorized request"`) && uri.MatchString(line) {
@@ -184,13 +187,13 @@ func isolatedDockerConfig(t *testing.T) string {
 func TestAccWorkerDocker_privateRegistry(t *testing.T) {
 	cli := dockerTestClient(t)
 	reg := startPrivateRegistry(t)
-	const repo, tag = "hodei/busybox", "1"
+	const repo, tag = registryRepo, registryTag
 	ref := reg.pushTestImage(t, cli, repo+":"+tag)
 
 	t.Run("registry_auth credentials pull the image", func(t *testing.T) {
 		isolatedDockerConfig(t)
 		removeLocalImage(t, cli, ref)
-		before := reg.manifestFetches(t, repo, tag)
+		before := reg.manifestFetches(t)
 		name := randomName("regauth")
 		resource.Test(t, resource.TestCase{
 			ProtoV6ProviderFactories: testProviders,
@@ -201,11 +204,11 @@ func TestAccWorkerDocker_privateRegistry(t *testing.T) {
 					info := inspect(t, cli, name)
 					assert.True(t, info.State.Running)
 					assert.Equal(t, ref, info.Config.Image)
-					img, _, err := cli.ImageInspectWithRaw(context.Background(), ref)
+					img, err := cli.ImageInspect(context.Background(), ref)
 					require.NoError(t, err, "the image was pulled")
 					assert.Equal(t, img.ID, info.Image, "the container runs the pulled image")
 					assert.Contains(t, strings.Join(img.RepoDigests, " "), reg.addr+"/"+repo+"@sha256:", "the image came from the registry")
-					assert.Equal(t, before+1, reg.manifestFetches(t, repo, tag), "one authenticated pull")
+					assert.Equal(t, before+1, reg.manifestFetches(t), "one authenticated pull")
 					return nil
 				},
 			}},
@@ -268,7 +271,7 @@ func TestAccWorkerDocker_privateRegistry(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"),
 			[]byte(fmt.Sprintf(`{"auths": {%q: {"auth": %q}}}`, reg.addr, auth)), 0o600))
 		removeLocalImage(t, cli, ref)
-		before := reg.manifestFetches(t, repo, tag)
+		before := reg.manifestFetches(t)
 		name := randomName("regcfg")
 		resource.Test(t, resource.TestCase{
 			ProtoV6ProviderFactories: testProviders,
@@ -279,7 +282,7 @@ func TestAccWorkerDocker_privateRegistry(t *testing.T) {
 					info := inspect(t, cli, name)
 					assert.True(t, info.State.Running)
 					assert.Equal(t, ref, info.Config.Image)
-					assert.Equal(t, before+1, reg.manifestFetches(t, repo, tag), "one pull with the config file's credentials")
+					assert.Equal(t, before+1, reg.manifestFetches(t), "one pull with the config file's credentials")
 					return nil
 				},
 			}},
@@ -314,7 +317,7 @@ func TestAccWorkerDocker_privateRegistry(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, jsonmessage.DisplayJSONMessagesStream(stream, io.Discard, 0, false, nil))
 		_ = stream.Close()
-		local := reg.manifestFetches(t, repo, tag)
+		local := reg.manifestFetches(t)
 		name := randomName("regalways")
 		var firstID string
 		resource.Test(t, resource.TestCase{
@@ -325,7 +328,7 @@ func TestAccWorkerDocker_privateRegistry(t *testing.T) {
 					Config: reg.providerBlock(reg.password) + registryWorker(name, ref, `image_pull_policy = "IfNotPresent"`),
 					Check: func(*terraform.State) error {
 						firstID = inspect(t, cli, name).ID
-						assert.Equal(t, local, reg.manifestFetches(t, repo, tag), "IfNotPresent pulls no local image")
+						assert.Equal(t, local, reg.manifestFetches(t), "IfNotPresent pulls no local image")
 						return nil
 					},
 				},
@@ -345,7 +348,7 @@ func TestAccWorkerDocker_privateRegistry(t *testing.T) {
 						info := inspect(t, cli, name)
 						assert.NotEqual(t, firstID, info.ID, "the policy change replaced the container")
 						assert.True(t, info.State.Running)
-						assert.Equal(t, local+1, reg.manifestFetches(t, repo, tag), "Always pulls although the image is local")
+						assert.Equal(t, local+1, reg.manifestFetches(t), "Always pulls although the image is local")
 						return nil
 					},
 				},

@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // After an in-place update the computed facts are what the engine reports,
@@ -29,11 +28,20 @@ func TestAccWorkerDocker_inPlaceUpdateReadsTheContainer(t *testing.T) {
 		attrs := s.RootModule().Resources["hodei_worker.test"].Primary.Attributes
 		info := inspect(t, cli, name)
 		started, err := time.Parse(time.RFC3339Nano, info.State.StartedAt)
-		require.NoError(t, err)
-		assert.Equal(t, info.ID, attrs["uid"])
-		assert.Equal(t, started.UTC().Format(time.RFC3339), attrs["started_at"])
-		assert.Equal(t, info.NetworkSettings.Networks["bridge"].IPAddress, attrs["ip"])
-		assert.Equal(t, "Running", attrs["status"])
+		if err != nil {
+			return err
+		}
+		want := map[string]string{
+			"uid":        info.ID,
+			"started_at": started.UTC().Format(time.RFC3339),
+			"ip":         info.NetworkSettings.Networks["bridge"].IPAddress,
+			"status":     "Running",
+		}
+		for attr, value := range want {
+			if attrs[attr] != value {
+				return fmt.Errorf("state has %s = %q, the container %q", attr, attrs[attr], value)
+			}
+		}
 		return nil
 	}
 	resource.Test(t, resource.TestCase{

@@ -148,8 +148,9 @@ func loadConfigFile(path string) (*configfile.ConfigFile, error) {
 func loadDefaultConfigFile() (*configfile.ConfigFile, error) {
 	dir := os.Getenv(config.EnvOverrideConfigDir)
 	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
+		// No home directory: no default credentials, as for a missing file.
+		home, _ := os.UserHomeDir()
+		if home == "" {
 			return configfile.New(""), nil
 		}
 		dir = filepath.Join(home, ".docker")

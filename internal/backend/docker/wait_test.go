@@ -26,7 +26,9 @@ func fakeDaemon(t *testing.T) (*Driver, *atomic.Int32) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/events"):
 			w.WriteHeader(http.StatusOK)
-			w.(http.Flusher).Flush()
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
 			<-r.Context().Done()
 		case strings.HasSuffix(r.URL.Path, "/start"):
 			w.WriteHeader(http.StatusNoContent)

@@ -34,21 +34,21 @@ func TestRestConfigInClusterOnlyWhenAsked(t *testing.T) {
 func TestRestConfigInClusterOutsideAPod(t *testing.T) {
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
 	t.Setenv("KUBERNETES_SERVICE_PORT", "")
-	t.Setenv("KUBECONFIG", writeKubeconfig(t, t.TempDir(), "config"))
+	t.Setenv("KUBECONFIG", writeKubeconfig(t, t.TempDir()))
 	_, err := restConfig(Config{InCluster: true})
 	require.EqualError(t, err, "kubernetes.in_cluster: "+rest.ErrNotInCluster.Error(), "KUBECONFIG is not a fallback of in_cluster")
 }
 
 func TestRestConfigWrongContextIsNamed(t *testing.T) {
 	t.Setenv("KUBECONFIG", "")
-	path := writeKubeconfig(t, t.TempDir(), "config")
+	path := writeKubeconfig(t, t.TempDir())
 	_, err := restConfig(Config{ConfigPaths: []string{path}, ConfigContext: "staging"})
 	require.EqualError(t, err, `kubernetes.config_context: context "staging" is not in the kubeconfig `+path+` (its contexts: dev, prod)`)
 }
 
 func TestRestConfigExecReplacesKubeconfigUser(t *testing.T) {
 	t.Setenv("KUBECONFIG", "")
-	path := writeKubeconfig(t, t.TempDir(), "config")
+	path := writeKubeconfig(t, t.TempDir())
 	cfg, err := restConfig(Config{ConfigPaths: []string{path}, ConfigContext: "prod", Exec: &ExecConfig{
 		APIVersion: "client.authentication.k8s.io/v1beta1", Command: "aws",
 		Args: []string{"eks", "get-token", "--cluster-name", "prod"},

@@ -39,9 +39,9 @@ contexts:
   context: {cluster: prod, user: prod, namespace: ml}
 `
 
-func writeKubeconfig(t *testing.T, dir, name string) string {
+func writeKubeconfig(t *testing.T, dir string) string {
 	t.Helper()
-	path := filepath.Join(dir, name)
+	path := filepath.Join(dir, "config")
 	require.NoError(t, os.WriteFile(path, []byte(twoClusterKubeconfig), 0o600))
 	return path
 }
@@ -74,7 +74,7 @@ func TestRestConfigExplicitCredentials(t *testing.T) {
 
 func TestRestConfigKubeconfigContextAndOverrides(t *testing.T) {
 	t.Setenv("KUBECONFIG", "")
-	path := writeKubeconfig(t, t.TempDir(), "config")
+	path := writeKubeconfig(t, t.TempDir())
 
 	cfg, err := restConfig(Config{ConfigPaths: []string{path}})
 	require.NoError(t, err)
@@ -99,7 +99,7 @@ func TestRestConfigKubeconfigContextAndOverrides(t *testing.T) {
 
 func TestRestConfigHonoursKUBECONFIGList(t *testing.T) {
 	dir := t.TempDir()
-	path := writeKubeconfig(t, dir, "config")
+	path := writeKubeconfig(t, dir)
 	t.Setenv("KUBECONFIG", strings.Join([]string{filepath.Join(dir, "missing"), path}, string(filepath.ListSeparator)))
 	cfg, err := restConfig(Config{ConfigContext: "prod"})
 	require.NoError(t, err)
@@ -111,7 +111,7 @@ func TestRestConfigConfigPath(t *testing.T) {
 	t.Setenv("HOME", home)
 	t.Setenv("KUBECONFIG", "")
 	require.NoError(t, os.MkdirAll(filepath.Join(home, ".kube"), 0o700))
-	writeKubeconfig(t, filepath.Join(home, ".kube"), "config")
+	writeKubeconfig(t, filepath.Join(home, ".kube"))
 
 	cfg, err := restConfig(Config{ConfigPaths: []string{"~/.kube/config"}})
 	require.NoError(t, err)
