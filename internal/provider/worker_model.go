@@ -43,6 +43,11 @@ type workerModel struct {
 
 	ImagePullPolicy  types.String `tfsdk:"image_pull_policy"`
 	ImagePullSecrets types.List   `tfsdk:"image_pull_secrets"`
+
+	ServiceAccountName           types.String        `tfsdk:"service_account_name"`
+	AutomountServiceAccountToken types.Bool          `tfsdk:"automount_service_account_token"`
+	RuntimeClassName             types.String        `tfsdk:"runtime_class_name"`
+	ShmSize                      semanticStringValue `tfsdk:"shm_size"`
 }
 
 type resourcesModel struct {
@@ -50,6 +55,9 @@ type resourcesModel struct {
 	Memory      semanticStringValue `tfsdk:"memory"`
 	CPULimit    semanticStringValue `tfsdk:"cpu_limit"`
 	MemoryLimit semanticStringValue `tfsdk:"memory_limit"`
+
+	EphemeralStorage      semanticStringValue `tfsdk:"ephemeral_storage"`
+	EphemeralStorageLimit semanticStringValue `tfsdk:"ephemeral_storage_limit"`
 }
 
 type gpuModel struct {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/agext/levenshtein"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // GPU vendors and the extended resource each exposes on Kubernetes.
@@ -32,6 +33,10 @@ type GPUType struct {
 	Name      string
 	Vendor    string
 	NodeLabel string
+	// RuntimeClass is the runtime class (Docker: runtime) that workers of
+	// this type get unless they name their own. Built-in types have none:
+	// clusters with the vendor's device plugin need none.
+	RuntimeClass string
 }
 
 // ResourceName is the Kubernetes extended resource of the type's vendor.
@@ -63,6 +68,11 @@ func NewCatalog(extra ...GPUType) (*Catalog, error) {
 		t.Name = strings.ToLower(t.Name)
 		if _, ok := vendorResource[t.Vendor]; !ok {
 			return nil, fmt.Errorf("gpu_type %q: vendor %q is not one of %s", t.Name, t.Vendor, strings.Join(Vendors, ", "))
+		}
+		if t.RuntimeClass != "" {
+			if errs := validation.IsDNS1123Subdomain(t.RuntimeClass); len(errs) > 0 {
+				return nil, fmt.Errorf("gpu_type %q: runtime_class %q is not a DNS-1123 subdomain: %s", t.Name, t.RuntimeClass, strings.Join(errs, "; "))
+			}
 		}
 		c.types[t.Name] = t
 	}
