@@ -52,7 +52,9 @@ func TestChangesOfIdentityRuntimeAndStorage(t *testing.T) {
 			{"runtime_class_name", func(s *Spec) { s.RuntimeClassName = "nvidia" }},
 			{"shm_size", func(s *Spec) { s.ShmSize = "2Gi" }},
 			{"resources", func(s *Spec) { s.Resources = &Resources{CPU: "1", EphemeralStorage: "2Gi"} }},
-			{"resources", func(s *Spec) { s.Resources = &Resources{CPU: "1", EphemeralStorage: "1Gi", EphemeralStorageLimit: "2Gi"} }},
+			{"resources", func(s *Spec) {
+				s.Resources = &Resources{CPU: "1", EphemeralStorage: "1Gi", EphemeralStorageLimit: "2Gi"}
+			}},
 		} {
 			next := *old
 			tc.change(&next)
