@@ -284,3 +284,53 @@ resource "hodei_worker" "w" {
 		assert.Regexp(t, regexp.MustCompile(`"severity":"warning","summary":"Not honoured by Docker","detail":"`+regexp.QuoteMeta(attr)+`: `), out, attr)
 	}
 }
+
+// TestAccGPUTypeRuntimeClass reads a gpu_type's runtime_class back from the
+// catalog data source (none for a built-in type), and reports an invalid
+// one at `terraform validate`, naming the attribute.
+func TestAccGPUTypeRuntimeClass(t *testing.T) {
+	dockerTestClient(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: `
+provider "hodei" {
+  gpu_type {
+    name          = "l4"
+    vendor        = "nvidia"
+    node_label    = "nvidia-l4"
+    runtime_class = "nvidia"
+  }
+}
+data "hodei_gpu_types" "all" {}
+`,
+			Check: resource.ComposeTestCheckFunc(
+				resource.TestCheckTypeSetElemNestedAttrs("data.hodei_gpu_types.all", "types.*", map[string]string{"name": "l4", "runtime_class": "nvidia"}),
+				func(s *terraform.State) error {
+					attrs := s.RootModule().Resources["data.hodei_gpu_types.all"].Primary.Attributes
+					for k, v := range attrs {
+						if strings.HasSuffix(k, ".name") && v == "a100" {
+							assert.NotContains(t, attrs, strings.TrimSuffix(k, ".name")+".runtime_class", "built-in types have none")
+						}
+					}
+					return nil
+				},
+			),
+		}},
+	})
+
+	w := newWorkspace(t, `
+provider "hodei" {
+  gpu_type {
+    name          = "l4"
+    vendor        = "nvidia"
+    node_label    = "nvidia-l4"
+    runtime_class = "NVIDIA Runtime"
+  }
+}
+data "hodei_gpu_types" "all" {}
+`)
+	out, err := w.run(time.Minute, "validate")
+	require.Error(t, err)
+	assert.Regexp(t, regexp.MustCompile(`(?s)Invalid runtime class.*runtime_class = "NVIDIA Runtime".*not a DNS-1123\s+subdomain`), out)
+}

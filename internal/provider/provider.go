@@ -280,6 +280,11 @@ func (p *hodeiProvider) ValidateConfig(ctx context.Context, req provider.Validat
 	}
 	validateDocker(ctx, cfg.Docker, resp)
 	validateKubernetes(ctx, cfg.Kubernetes, resp)
+	for i, t := range listAs[gpuTypeModel](ctx, cfg.GPUTypes, &resp.Diagnostics) {
+		if err := worker.CheckRuntimeClass(str(t.RuntimeClass)); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("gpu_type").AtListIndex(i).AtName("runtime_class"), "Invalid runtime class", "runtime_class "+err.Error()+".")
+		}
+	}
 }
 
 func expandHome(p string) string {

@@ -69,14 +69,24 @@ func NewCatalog(extra ...GPUType) (*Catalog, error) {
 		if _, ok := vendorResource[t.Vendor]; !ok {
 			return nil, fmt.Errorf("gpu_type %q: vendor %q is not one of %s", t.Name, t.Vendor, strings.Join(Vendors, ", "))
 		}
-		if t.RuntimeClass != "" {
-			if errs := validation.IsDNS1123Subdomain(t.RuntimeClass); len(errs) > 0 {
-				return nil, fmt.Errorf("gpu_type %q: runtime_class %q is not a DNS-1123 subdomain: %s", t.Name, t.RuntimeClass, strings.Join(errs, "; "))
-			}
+		if err := CheckRuntimeClass(t.RuntimeClass); err != nil {
+			return nil, fmt.Errorf("gpu_type %q: runtime_class %w", t.Name, err)
 		}
 		c.types[t.Name] = t
 	}
 	return c, nil
+}
+
+// CheckRuntimeClass accepts an empty name (none) or a DNS-1123 subdomain,
+// which RuntimeClass names are.
+func CheckRuntimeClass(name string) error {
+	if name == "" {
+		return nil
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return fmt.Errorf("%q is not a DNS-1123 subdomain: %s", name, strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // DefaultCatalog is the built-in catalog.
