@@ -24,6 +24,7 @@ var gpuTypeAttrTypes = map[string]attr.Type{
 	"vendor":        types.StringType,
 	"resource_name": types.StringType,
 	"node_label":    types.StringType,
+	"runtime_class": types.StringType,
 }
 
 type gpuTypesModel struct {
@@ -48,6 +49,7 @@ func (d *gpuTypesDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 					"vendor":        schema.StringAttribute{Computed: true, MarkdownDescription: "`nvidia`, `amd` or `intel`."},
 					"resource_name": schema.StringAttribute{Computed: true, MarkdownDescription: "Kubernetes extended resource."},
 					"node_label":    schema.StringAttribute{Computed: true, MarkdownDescription: "Value of the GPU node label."},
+					"runtime_class": schema.StringAttribute{Computed: true, MarkdownDescription: "Default runtime class of the type's workers; null for none."},
 				}},
 			},
 		},
@@ -66,6 +68,7 @@ func (d *gpuTypesDataSource) Read(ctx context.Context, _ datasource.ReadRequest,
 			"vendor":        types.StringValue(t.Vendor),
 			"resource_name": types.StringValue(t.ResourceName()),
 			"node_label":    types.StringValue(t.NodeLabel),
+			"runtime_class": optString(t.RuntimeClass),
 		})
 		resp.Diagnostics.Append(diags...)
 		elems = append(elems, obj)

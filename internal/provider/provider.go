@@ -89,6 +89,8 @@ type gpuTypeModel struct {
 	Name      types.String `tfsdk:"name"`
 	Vendor    types.String `tfsdk:"vendor"`
 	NodeLabel types.String `tfsdk:"node_label"`
+
+	RuntimeClass types.String `tfsdk:"runtime_class"`
 }
 
 func (p *hodeiProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -180,6 +182,12 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 							Validators: oneOf(worker.Vendors),
 						},
 						"node_label": schema.StringAttribute{Required: true, MarkdownDescription: "Value of the `gpu_node_label_key` label on nodes with this GPU."},
+						"runtime_class": schema.StringAttribute{
+							Optional: true,
+							MarkdownDescription: "Runtime class that workers of this type get unless they set `runtime_class_name`: the pod's `runtimeClassName` " +
+								"on Kubernetes (e.g. `\"nvidia\"` for the NVIDIA container runtime), the daemon's runtime on Docker. Built-in types have none, " +
+								"as clusters with the vendor's device plugin need none. Read when a worker is created: a later change leaves existing workers alone.",
+						},
 					},
 				},
 			},
@@ -219,7 +227,7 @@ func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	if !cfg.GPUTypes.IsUnknown() {
 		var extra []worker.GPUType
 		for _, t := range listAs[gpuTypeModel](ctx, cfg.GPUTypes, &resp.Diagnostics) {
-			extra = append(extra, worker.GPUType{Name: str(t.Name), Vendor: str(t.Vendor), NodeLabel: str(t.NodeLabel)})
+			extra = append(extra, worker.GPUType{Name: str(t.Name), Vendor: str(t.Vendor), NodeLabel: str(t.NodeLabel), RuntimeClass: str(t.RuntimeClass)})
 		}
 		catalog, err := worker.NewCatalog(extra...)
 		if err != nil {
@@ -272,6 +280,11 @@ func (p *hodeiProvider) ValidateConfig(ctx context.Context, req provider.Validat
 	}
 	validateDocker(ctx, cfg.Docker, resp)
 	validateKubernetes(ctx, cfg.Kubernetes, resp)
+	for i, t := range listAs[gpuTypeModel](ctx, cfg.GPUTypes, &resp.Diagnostics) {
+		if err := worker.CheckRuntimeClass(str(t.RuntimeClass)); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("gpu_type").AtListIndex(i).AtName("runtime_class"), "Invalid runtime class", "runtime_class "+err.Error()+".")
+		}
+	}
 }
 
 func expandHome(p string) string {

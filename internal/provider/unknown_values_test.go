@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	k8sresource "k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -60,7 +61,10 @@ const unknownWorkerBody = `
     cpu          = local.in.cpu
     memory       = local.in.memory
     memory_limit = local.in.memory_limit
+
+    ephemeral_storage = local.in.disk
   }
+  shm_size = local.in.shm
   dynamic "volume" {
     for_each = terraform_data.volumes.output
     content {
@@ -98,6 +102,8 @@ const unknownValues = `
     capability   = "NET_BIND_SERVICE"
     pull_policy  = "IfNotPresent"
     pull_secret  = "regcred"
+    disk         = "1Gi"
+    shm          = "96Mi"
 `
 
 func TestAccWorkerDocker_unknownValuesEverywhere(t *testing.T) {
@@ -129,6 +135,7 @@ resource "hodei_worker" "u" {
 				assert.Equal(t, "ml", info.Config.Labels["team"])
 				assert.Equal(t, "1000", info.Config.User)
 				assert.Equal(t, int64(64<<20), info.HostConfig.Memory)
+				assert.Equal(t, int64(96<<20), info.HostConfig.ShmSize)
 				targets := map[string]bool{}
 				for _, m := range info.HostConfig.Mounts {
 					targets[m.Target] = true
@@ -145,6 +152,7 @@ resource "hodei_worker" "u" {
 func TestAccWorkerKubernetes_unknownValuesAndProviderSettings(t *testing.T) {
 	cli, kubeconfig := kubeTestClient(t)
 	ns := testNamespace(t, cli, nil)
+	ensureRuntimeClass(t, cli, "nvidia")
 	name := "uv-unknown"
 	config := unknownInputs(fmt.Sprintf(unknownValues, k8sImage)+fmt.Sprintf(`
     namespace = %q
@@ -152,7 +160,10 @@ func TestAccWorkerKubernetes_unknownValuesAndProviderSettings(t *testing.T) {
     gpu       = "t4"
     gpus      = 1
     zone      = "zone-b"
-    taint     = "dedicated"`, ns)) + fmt.Sprintf(`
+    taint     = "dedicated"
+    account   = "default"
+    automount = true
+    runtime   = "nvidia"`, ns)) + fmt.Sprintf(`
 provider "hodei" {
   default_backend = local.in.backend
   kubernetes {
@@ -162,6 +173,9 @@ provider "hodei" {
 }
 resource "hodei_worker" "u" {
 `, kubeconfig) + unknownWorkerBody + `
+  service_account_name            = local.in.account
+  automount_service_account_token = local.in.automount
+  runtime_class_name              = local.in.runtime
   gpu {
     count = local.in.gpus
     type  = local.in.gpu
@@ -207,6 +221,11 @@ resource "hodei_worker" "u" {
 						volumes[v.Name] = v.EmptyDir != nil
 					}
 					assert.True(t, volumes["scratch"] && volumes["cache"], "both dynamic volumes are emptyDirs: %v", volumes)
+					assert.True(t, volumes["hodei-shm"], "the shm_size volume: %v", volumes)
+					assert.Equal(t, "default", pod.Spec.ServiceAccountName)
+					assert.Equal(t, ptrTo(true), pod.Spec.AutomountServiceAccountToken)
+					assert.Equal(t, ptrTo("nvidia"), pod.Spec.RuntimeClassName)
+					assert.True(t, c.Resources.Requests[corev1.ResourceEphemeralStorage].Equal(k8sresource.MustParse("1Gi")))
 					var tolerated bool
 					for _, tol := range pod.Spec.Tolerations {
 						tolerated = tolerated || tol.Key == "dedicated"

@@ -115,10 +115,16 @@ func expandSpec(ctx context.Context, m *workerModel) (*worker.Spec, diag.Diagnos
 
 		ImagePullPolicy:  str(m.ImagePullPolicy),
 		ImagePullSecrets: strList(m.ImagePullSecrets),
+
+		ServiceAccountName:           str(m.ServiceAccountName),
+		AutomountServiceAccountToken: m.AutomountServiceAccountToken.ValueBool(),
+		RuntimeClassName:             str(m.RuntimeClassName),
+		ShmSize:                      str(m.ShmSize),
 	}
 	expandSecrets(ctx, m, s, &diags)
 	if r := objectAs[resourcesModel](ctx, m.Resources, &diags); r != nil {
-		s.Resources = &worker.Resources{CPU: str(r.CPU), Memory: str(r.Memory), CPULimit: str(r.CPULimit), MemoryLimit: str(r.MemoryLimit)}
+		s.Resources = &worker.Resources{CPU: str(r.CPU), Memory: str(r.Memory), CPULimit: str(r.CPULimit), MemoryLimit: str(r.MemoryLimit),
+			EphemeralStorage: str(r.EphemeralStorage), EphemeralStorageLimit: str(r.EphemeralStorageLimit)}
 	}
 	if g := objectAs[gpuModel](ctx, m.GPU, &diags); g != nil {
 		s.GPU = &worker.GPU{Count: g.Count.ValueInt64(), Type: str(g.Type)}

@@ -107,9 +107,14 @@ func flattenSpec(s *worker.Spec, catalog *worker.Catalog, m *workerModel) diag.D
 	m.ImagePullPolicy = optString(s.ImagePullPolicy)
 	m.ImagePullSecrets = listValue(s.ImagePullSecrets, &diags)
 	flattenSecrets(s, m, &diags)
+	m.ServiceAccountName = optString(s.ServiceAccountName)
+	m.AutomountServiceAccountToken = types.BoolValue(s.AutomountServiceAccountToken)
+	m.RuntimeClassName = optString(s.RuntimeClassName)
+	m.ShmSize = quantityValue(s.ShmSize)
 	var resources *resourcesModel
 	if r := s.Resources; r != nil {
-		resources = &resourcesModel{CPU: quantityValue(r.CPU), Memory: quantityValue(r.Memory), CPULimit: quantityValue(r.CPULimit), MemoryLimit: quantityValue(r.MemoryLimit)}
+		resources = &resourcesModel{CPU: quantityValue(r.CPU), Memory: quantityValue(r.Memory), CPULimit: quantityValue(r.CPULimit), MemoryLimit: quantityValue(r.MemoryLimit),
+			EphemeralStorage: quantityValue(r.EphemeralStorage), EphemeralStorageLimit: quantityValue(r.EphemeralStorageLimit)}
 	}
 	m.Resources = objectOf(bt.resources, resources, &diags)
 	var gpu *gpuModel

@@ -44,11 +44,15 @@ type workerModel struct {
 	ImagePullPolicy  types.String `tfsdk:"image_pull_policy"`
 	ImagePullSecrets types.List   `tfsdk:"image_pull_secrets"`
 
-	EnvFrom            types.List  `tfsdk:"env_from"`
-	SecretEnv          types.List  `tfsdk:"secret_env"`
-	ConfigEnv          types.List  `tfsdk:"config_env"`
-	SecretEnvWO        types.Map   `tfsdk:"secret_env_wo"`
-	SecretEnvWOVersion types.Int64 `tfsdk:"secret_env_wo_version"`
+	EnvFrom                      types.List          `tfsdk:"env_from"`
+	SecretEnv                    types.List          `tfsdk:"secret_env"`
+	ConfigEnv                    types.List          `tfsdk:"config_env"`
+	SecretEnvWO                  types.Map           `tfsdk:"secret_env_wo"`
+	SecretEnvWOVersion           types.Int64         `tfsdk:"secret_env_wo_version"`
+	ServiceAccountName           types.String        `tfsdk:"service_account_name"`
+	AutomountServiceAccountToken types.Bool          `tfsdk:"automount_service_account_token"`
+	RuntimeClassName             types.String        `tfsdk:"runtime_class_name"`
+	ShmSize                      semanticStringValue `tfsdk:"shm_size"`
 }
 
 type resourcesModel struct {
@@ -56,6 +60,9 @@ type resourcesModel struct {
 	Memory      semanticStringValue `tfsdk:"memory"`
 	CPULimit    semanticStringValue `tfsdk:"cpu_limit"`
 	MemoryLimit semanticStringValue `tfsdk:"memory_limit"`
+
+	EphemeralStorage      semanticStringValue `tfsdk:"ephemeral_storage"`
+	EphemeralStorageLimit semanticStringValue `tfsdk:"ephemeral_storage_limit"`
 }
 
 type gpuModel struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
@@ -45,7 +46,7 @@ const (
 
 	labelsChangeDoc      = "A change applies in place on Kubernetes, unless a `topology_spread` without `labels` counts the worker's own labels; it replaces the worker on Docker."
 	annotationsChangeDoc = "A change applies in place on Kubernetes and replaces the worker on Docker."
-	resourcesChangeDoc   = "A change replaces the worker on Kubernetes; on Docker it applies in place, unless a request or limit is removed, which replaces. A respelled quantity is no change."
+	resourcesChangeDoc   = "A change replaces the worker on Kubernetes; on Docker it applies in place, unless a request or limit is removed or the ephemeral storage changes, which replaces. A respelled quantity is no change."
 )
 
 func nonEmpty() []validator.String {
@@ -193,6 +194,10 @@ func workerSchema(ctx context.Context) schema.Schema {
 				Computed:            true,
 				MarkdownDescription: "When the worker started (RFC 3339).",
 			},
+			"service_account_name":            serviceAccountNameAttribute(),
+			"automount_service_account_token": automountServiceAccountTokenAttribute(),
+			"runtime_class_name":              runtimeClassNameAttribute(),
+			"shm_size":                        shmSizeAttribute(),
 		},
 		Blocks: map[string]schema.Block{
 			"env_from":   envFromBlock(),
@@ -237,8 +242,52 @@ func resourcesBlock() schema.Block {
 			"memory":       quantityAttribute("Memory request.", memoryExample),
 			"cpu_limit":    quantityAttribute("CPU limit.", cpuExample),
 			"memory_limit": quantityAttribute("Memory limit.", memoryExample),
+			"ephemeral_storage": quantityAttribute("Ephemeral (node disk) storage request: the container's `ephemeral-storage` request on Kubernetes. "+
+				"Not honoured by Docker, with a warning (a container's disk size needs a storage driver with quotas).", memoryExample),
+			"ephemeral_storage_limit": quantityAttribute("Ephemeral storage limit: the container's `ephemeral-storage` limit on Kubernetes, "+
+				"where the kubelet evicts a pod that writes more. Not honoured by Docker, with a warning.", memoryExample),
 		},
 	}
+}
+
+func serviceAccountNameAttribute() schema.StringAttribute {
+	return schema.StringAttribute{
+		Optional: true,
+		MarkdownDescription: "ServiceAccount the pod runs as (a DNS-1123 subdomain); unset means the namespace's `default` account. " +
+			"Ignored, with a warning, on Docker. " + replacedNote,
+		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+	}
+}
+
+func automountServiceAccountTokenAttribute() schema.BoolAttribute {
+	return schema.BoolAttribute{
+		Optional: true,
+		Computed: true,
+		Default:  booldefault.StaticBool(false),
+		MarkdownDescription: "Mount the service account's API token into the pod (the `kube-api-access-*` volume). Default **false**: " +
+			"unlike a plain pod, whose token is mounted unless it says otherwise, a worker gets no Kubernetes API credentials unless it asks. " +
+			"`true` on Docker, which has no API token, is ignored with a warning. " + replacedNote,
+		PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
+	}
+}
+
+func runtimeClassNameAttribute() schema.StringAttribute {
+	return schema.StringAttribute{
+		Optional: true,
+		MarkdownDescription: "Container runtime of the worker (a DNS-1123 subdomain). On Kubernetes the pod's `runtimeClassName`: a RuntimeClass " +
+			"object of that name must exist. On Docker the name of a runtime of the daemon (`HostConfig.Runtime`, as `docker run --runtime`), " +
+			"e.g. `\"nvidia\"`; a daemon without it refuses the create and nothing is left. Unset: the `runtime_class` of the worker's " +
+			"GPU type in the provider's catalog, else the default runtime. " + replacedNote,
+		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+	}
+}
+
+func shmSizeAttribute() schema.StringAttribute {
+	a := quantityAttribute("Size of `/dev/shm`. On Docker `HostConfig.ShmSize` (Docker's default is 64 MiB); on Kubernetes an emptyDir "+
+		"of medium `Memory` with this size limit, named `"+worker.ShmVolumeName+"` and mounted at `"+worker.ShmMountPath+"` (its pages count "+
+		"against the memory limit). No volume may then be mounted at `/dev/shm`. "+replacedNote, memoryExample)
+	a.PlanModifiers = append(a.PlanModifiers, stringplanmodifier.RequiresReplace())
+	return a
 }
 
 func gpuBlock() schema.Block {

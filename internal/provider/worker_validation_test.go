@@ -73,6 +73,32 @@ var invalidCases = []invalidCase{
     memory       = "2Gi"
     memory_limit = "1Gi"
   }`, expect: `(?s)resources.memory.*Request above limit`},
+	{name: "service account name invalid", body: `service_account_name = "Bad_Account"`, expect: `(?s)service_account_name.*not a DNS-1123 subdomain`},
+	{name: "runtime class name invalid", body: `runtime_class_name = "nvidia runtime"`, expect: `(?s)runtime_class_name.*not a DNS-1123 subdomain`},
+	{name: "shm size not a quantity", body: `shm_size = "big"`, expect: `(?s)shm_size.*Invalid quantity`},
+	{name: "shm size zero", body: `shm_size = "0"`, expect: `(?s)shm_size.*greater than zero`},
+	{name: "ephemeral storage not a quantity", body: `
+  resources { ephemeral_storage = "lots" }`, expect: `(?s)resources.ephemeral_storage.*Invalid quantity`},
+	{name: "ephemeral storage limit negative", body: `
+  resources { ephemeral_storage_limit = "-1Gi" }`, expect: `(?s)resources.ephemeral_storage_limit.*greater than zero`},
+	{name: "ephemeral storage above limit", body: `
+  resources {
+    ephemeral_storage       = "2Gi"
+    ephemeral_storage_limit = "1Gi"
+  }`, expect: `(?s)resources.ephemeral_storage.*Request above limit`},
+	{name: "volume named like the shm volume", body: `
+  volume {
+    name       = "hodei-shm"
+    mount_path = "/scratch"
+    ephemeral {}
+  }`, expect: `(?s)volume\[0\].name.*Reserved volume name`},
+	{name: "volume at /dev/shm with shm_size", body: `
+  shm_size = "1Gi"
+  volume {
+    name       = "shm"
+    mount_path = "/dev/shm"
+    ephemeral { medium = "Memory" }
+  }`, expect: `(?s)volume\[0\].mount_path.*Mount path taken by shm_size`},
 	{name: "gpu type unknown", body: `
   gpu { type = "a10O" }`, expect: `(?s)gpu.type.*did you mean "a100"`},
 	{name: "gpu type missing", body: `

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/agext/levenshtein"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // GPU vendors and the extended resource each exposes on Kubernetes.
@@ -32,6 +33,10 @@ type GPUType struct {
 	Name      string
 	Vendor    string
 	NodeLabel string
+	// RuntimeClass is the runtime class (Docker: runtime) that workers of
+	// this type get unless they name their own. Built-in types have none:
+	// clusters with the vendor's device plugin need none.
+	RuntimeClass string
 }
 
 // ResourceName is the Kubernetes extended resource of the type's vendor.
@@ -64,9 +69,24 @@ func NewCatalog(extra ...GPUType) (*Catalog, error) {
 		if _, ok := vendorResource[t.Vendor]; !ok {
 			return nil, fmt.Errorf("gpu_type %q: vendor %q is not one of %s", t.Name, t.Vendor, strings.Join(Vendors, ", "))
 		}
+		if err := CheckRuntimeClass(t.RuntimeClass); err != nil {
+			return nil, fmt.Errorf("gpu_type %q: runtime_class %w", t.Name, err)
+		}
 		c.types[t.Name] = t
 	}
 	return c, nil
+}
+
+// CheckRuntimeClass accepts an empty name (none) or a DNS-1123 subdomain,
+// which RuntimeClass names are.
+func CheckRuntimeClass(name string) error {
+	if name == "" {
+		return nil
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return fmt.Errorf("%q is not a DNS-1123 subdomain: %s", name, strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // DefaultCatalog is the built-in catalog.

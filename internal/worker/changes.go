@@ -45,11 +45,16 @@ func Changes(old, planned *Spec) []Change {
 	add("labels", !maps.Equal(old.Labels, planned.Labels), k8s && !spreadsOnOwnLabels(planned))
 	add("annotations", !maps.Equal(old.Annotations, planned.Annotations), k8s)
 	add("restart_policy", old.RestartPolicy != planned.RestartPolicy, false)
-	add("resources", !resourcesEqual(old.Resources, planned.Resources), docker && !dropsLimit(old.Resources, planned.Resources))
+	add("resources", !resourcesEqual(old.Resources, planned.Resources),
+		docker && !dropsLimit(old.Resources, planned.Resources) && ephemeralStorageEqual(old.Resources, planned.Resources))
 	add("gpu", !gpuEqual(old.GPU, planned.GPU), false)
 	add("volume", !volumesEqual(old.Volumes, planned.Volumes), false)
 	add("scheduling", !schedulingEqual(old.Scheduling, planned.Scheduling), false)
 	add("security", !reflect.DeepEqual(old.Security, planned.Security), false)
+	add("service_account_name", old.ServiceAccountName != planned.ServiceAccountName, false)
+	add("automount_service_account_token", old.AutomountServiceAccountToken != planned.AutomountServiceAccountToken, false)
+	add("runtime_class_name", old.RuntimeClassName != planned.RuntimeClassName, false)
+	add("shm_size", !QuantityEqual(old.ShmSize, planned.ShmSize), false)
 	return out
 }
 
@@ -70,7 +75,20 @@ func resourcesEqual(a, b *Resources) bool {
 		return a == nil && b == nil
 	}
 	return QuantityEqual(a.CPU, b.CPU) && QuantityEqual(a.Memory, b.Memory) &&
-		QuantityEqual(a.CPULimit, b.CPULimit) && QuantityEqual(a.MemoryLimit, b.MemoryLimit)
+		QuantityEqual(a.CPULimit, b.CPULimit) && QuantityEqual(a.MemoryLimit, b.MemoryLimit) &&
+		ephemeralStorageEqual(a, b)
+}
+
+// ephemeralStorageEqual compares the ephemeral storage request and limit,
+// which `docker update` cannot change.
+func ephemeralStorageEqual(a, b *Resources) bool {
+	if a == nil {
+		a = &Resources{}
+	}
+	if b == nil {
+		b = &Resources{}
+	}
+	return QuantityEqual(a.EphemeralStorage, b.EphemeralStorage) && QuantityEqual(a.EphemeralStorageLimit, b.EphemeralStorageLimit)
 }
 
 // dropsLimit tells whether a request or limit goes from set to unset, which

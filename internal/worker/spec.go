@@ -115,6 +115,36 @@ type Spec struct {
 	// kept: a new version delivers new values.
 	SecretEnvWO        map[string]string `json:"-"`
 	SecretEnvWOVersion *int64            `json:"secret_env_wo_version,omitempty"`
+	// ServiceAccountName is empty for the namespace's default account. The
+	// API token is mounted only when AutomountServiceAccountToken asks.
+	ServiceAccountName           string `json:"service_account_name,omitempty"`
+	AutomountServiceAccountToken bool   `json:"automount_service_account_token,omitempty"`
+	// RuntimeClassName is the Kubernetes RuntimeClass, or the Docker
+	// runtime; empty means the GPU type's catalog default, else none.
+	RuntimeClassName string `json:"runtime_class_name,omitempty"`
+	// ShmSize is the size of /dev/shm, a quantity.
+	ShmSize string `json:"shm_size,omitempty"`
+}
+
+// ShmVolumeName is the pod volume that backs shm_size at ShmMountPath; a
+// user volume may take neither.
+const (
+	ShmVolumeName = "hodei-shm"
+	ShmMountPath  = "/dev/shm"
+)
+
+// RuntimeClass is the runtime the worker runs with: its own
+// runtime_class_name, else its GPU type's catalog default, else none.
+func (s *Spec) RuntimeClass(c *Catalog) string {
+	if s.RuntimeClassName != "" {
+		return s.RuntimeClassName
+	}
+	if s.GPU != nil {
+		if t, ok := c.Lookup(s.GPU.Type); ok {
+			return t.RuntimeClass
+		}
+	}
+	return ""
 }
 
 // Resources are requests and limits as Kubernetes quantities.
@@ -123,6 +153,9 @@ type Resources struct {
 	Memory      string `json:"memory,omitempty"`
 	CPULimit    string `json:"cpu_limit,omitempty"`
 	MemoryLimit string `json:"memory_limit,omitempty"`
+
+	EphemeralStorage      string `json:"ephemeral_storage,omitempty"`
+	EphemeralStorageLimit string `json:"ephemeral_storage_limit,omitempty"`
 }
 
 // GPU asks for Count devices of a catalog type.

@@ -79,6 +79,7 @@ func Validate(s *Spec, policy Policy) Problems {
 	checkScheduling(&ps, s.Scheduling)
 	checkSecurity(&ps, s.Security)
 	checkEnvReferences(&ps, s)
+	checkIdentityAndRuntime(&ps, s)
 	return append(ps, CheckPolicy(s, policy)...)
 }
 
@@ -203,6 +204,7 @@ func checkResources(ps *Problems, r *Resources) {
 		return
 	}
 	base := Path{"resources"}
+	checkRequestLimit(ps, base, "ephemeral_storage", r.EphemeralStorage, r.EphemeralStorageLimit)
 	cpu := checkQuantity(ps, base.Child("cpu"), r.CPU)
 	mem := checkQuantity(ps, base.Child("memory"), r.Memory)
 	cpuLimit := checkQuantity(ps, base.Child("cpu_limit"), r.CPULimit)
@@ -215,6 +217,36 @@ func checkResources(ps *Problems, r *Resources) {
 	}
 	if cpu != nil && cpu.MilliValue() < 1 || cpuLimit != nil && cpuLimit.MilliValue() < 1 {
 		ps.errorf(base.Child("cpu"), "CPU too small", "the smallest CPU amount is 1m.")
+	}
+}
+
+// checkRequestLimit checks a request attribute and its "<name>_limit":
+// both positive quantities, the request not above the limit.
+func checkRequestLimit(ps *Problems, base Path, name, request, limit string) {
+	req := checkQuantity(ps, base.Child(name), request)
+	lim := checkQuantity(ps, base.Child(name+"_limit"), limit)
+	if req != nil && lim != nil && req.Cmp(*lim) > 0 {
+		ps.errorf(base.Child(name), "Request above limit", "%s %q is more than %s_limit %q; a request must not exceed its limit.", name, request, name, limit)
+	}
+}
+
+// checkIdentityAndRuntime checks service_account_name, runtime_class_name
+// and shm_size, and that no volume takes the place of the /dev/shm volume.
+func checkIdentityAndRuntime(ps *Problems, s *Spec) {
+	if s.ServiceAccountName != "" {
+		checkDNSSubdomain(ps, Path{"service_account_name"}, s.ServiceAccountName, "service account name")
+	}
+	if s.RuntimeClassName != "" {
+		checkDNSSubdomain(ps, Path{"runtime_class_name"}, s.RuntimeClassName, "runtime class name")
+	}
+	checkQuantity(ps, Path{"shm_size"}, s.ShmSize)
+	for i, v := range s.Volumes {
+		if v.Name == ShmVolumeName {
+			ps.errorf(Path{"volume", i, "name"}, "Reserved volume name", "%q is the provider's volume for shm_size; give the volume another name.", v.Name)
+		}
+		if s.ShmSize != "" && v.MountPath == ShmMountPath {
+			ps.errorf(Path{"volume", i, "mount_path"}, "Mount path taken by shm_size", "shm_size mounts %s; remove this volume or shm_size.", ShmMountPath)
+		}
 	}
 }
 

@@ -1,4 +1,4 @@
-# resources: CPU and memory requests and limits.
+# resources: CPU, memory and ephemeral storage requests and limits.
 #
 # A complete root module: apply it with `terraform apply` on Docker (the
 # default) or with `-var backend=kubernetes`. The provider takes its
@@ -34,6 +34,11 @@ resource "hodei_worker" "this" {
     memory       = "64Mi"  # request: memory reservation on Docker
     cpu_limit    = "0.5"   # same as "500m"
     memory_limit = "128Mi" # hard limit, no swap
+
+    # Node disk for the container's writable layer, logs and emptyDirs:
+    # Kubernetes only (on Docker a plan warning says it is not honoured).
+    ephemeral_storage       = "1Gi"
+    ephemeral_storage_limit = "2Gi" # the kubelet evicts a pod that writes more
   }
 }
 

@@ -55,6 +55,19 @@ func Check(s *worker.Spec, catalog *worker.Catalog) worker.Problems {
 			ps.Warnf(worker.Path{"gpu", "count"}, summary, "Docker passes every %s GPU of the host (/dev/dri) to the container; count is enforced only by NVIDIA device requests and on Kubernetes.", gpu.Vendor)
 		}
 	}
+	if s.ServiceAccountName != "" {
+		ps.Warnf(worker.Path{"service_account_name"}, summary, "Docker has no service accounts; service_account_name applies to the kubernetes backend only.")
+	}
+	if s.AutomountServiceAccountToken {
+		ps.Warnf(worker.Path{"automount_service_account_token"}, summary, "Docker has no Kubernetes API token to mount; automount_service_account_token applies to the kubernetes backend only.")
+	}
+	if r := s.Resources; r != nil {
+		for _, e := range []struct{ attr, value string }{{"ephemeral_storage", r.EphemeralStorage}, {"ephemeral_storage_limit", r.EphemeralStorageLimit}} {
+			if e.value != "" {
+				ps.Warnf(worker.Path{"resources", e.attr}, summary, "a container's disk size (storage-opt size) needs a storage driver with quotas, which overlay2 lacks without xfs pquota; resources.%s applies to the kubernetes backend only.", e.attr)
+			}
+		}
+	}
 	if sec := s.Security; sec != nil && sec.RunAsGroup != nil && sec.RunAsUser == nil {
 		ps.Warnf(worker.Path{"security", "run_as_group"}, summary, "Docker sets a group only together with a user; set run_as_user too.")
 	}

@@ -68,6 +68,15 @@ func buildContainer(s *worker.Spec, catalog *worker.Catalog) (*containerSpec, er
 	if err := applyResources(&host.Resources, s.Resources); err != nil {
 		return nil, err
 	}
+	// The runtime class names a runtime of the daemon (docker run --runtime).
+	host.Runtime = s.RuntimeClass(catalog)
+	if s.ShmSize != "" {
+		q, err := worker.ParseQuantity(s.ShmSize)
+		if err != nil {
+			return nil, fmt.Errorf("shm_size: %w", err)
+		}
+		host.ShmSize = q.Value()
+	}
 	if s.GPU != nil {
 		gpu, err := s.GPU.CatalogType(catalog)
 		if err != nil {

@@ -158,3 +158,39 @@ func TestBuildContainerWriteOnlyEnv(t *testing.T) {
 }
 
 func ptrInt64(v int64) *int64 { return &v }
+
+func TestBuildContainerRuntimeAndShm(t *testing.T) {
+	catalog, err := worker.NewCatalog(worker.GPUType{Name: "l4", Vendor: worker.VendorNVIDIA, NodeLabel: "nvidia-l4", RuntimeClass: "nvidia"})
+	require.NoError(t, err)
+	s := baseSpec()
+	built, err := buildContainer(s, catalog)
+	require.NoError(t, err)
+	assert.Empty(t, built.HostConfig.Runtime, "the daemon's default runtime")
+	assert.Zero(t, built.HostConfig.ShmSize, "Docker's default size")
+
+	s.ShmSize = "256Mi"
+	s.GPU = &worker.GPU{Type: "l4", Count: 1}
+	built, err = buildContainer(s, catalog)
+	require.NoError(t, err)
+	assert.Equal(t, int64(256<<20), built.HostConfig.ShmSize)
+	assert.Equal(t, "nvidia", built.HostConfig.Runtime, "the GPU type's runtime class")
+	assert.Equal(t, "nvidia", built.HostConfig.DeviceRequests[0].Driver, "the device request stays")
+
+	s.RuntimeClassName = "runc"
+	built, err = buildContainer(s, catalog)
+	require.NoError(t, err)
+	assert.Equal(t, "runc", built.HostConfig.Runtime, "the worker's own wins")
+}
+
+func TestDockerCheckWarnsOfKubernetesOnlyIdentityAndStorage(t *testing.T) {
+	s := baseSpec()
+	s.ServiceAccountName = "trainer"
+	s.AutomountServiceAccountToken = true
+	s.Resources = &worker.Resources{EphemeralStorage: "1Gi", EphemeralStorageLimit: "2Gi"}
+	var paths []string
+	for _, p := range Check(s, worker.DefaultCatalog()) {
+		assert.True(t, p.Warning)
+		paths = append(paths, p.Path.String())
+	}
+	assert.Equal(t, []string{"service_account_name", "automount_service_account_token", "resources.ephemeral_storage", "resources.ephemeral_storage_limit"}, paths)
+}

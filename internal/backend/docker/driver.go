@@ -82,6 +82,10 @@ func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor worker.Wait
 			return nil, taken
 		}
 	}
+	if err != nil && built.HostConfig.Runtime != "" && strings.Contains(strings.ToLower(err.Error()), "runtime") {
+		return nil, fmt.Errorf("creating container %q with runtime %q (runtime_class_name, else the gpu_type's runtime_class): %w; "+
+			"name a runtime that `docker info` lists under Runtimes, or leave both unset for the daemon's default", s.Name, built.HostConfig.Runtime, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("creating container %q: %w", s.Name, err)
 	}

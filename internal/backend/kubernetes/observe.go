@@ -30,6 +30,10 @@ func observe(pod *corev1.Pod) (*worker.Observed, error) {
 	spec.Namespace = pod.Namespace
 	spec.Labels = declaredOnly(spec.Labels, pod.Labels)
 	spec.Annotations = declaredOnly(spec.Annotations, pod.Annotations)
+	// A pod made before automount_service_account_token existed leaves it
+	// unset, which mounts the token: it shows as true, so the plan replaces
+	// it with a pod that has none, as its configuration now says.
+	spec.AutomountServiceAccountToken = pod.Spec.AutomountServiceAccountToken == nil || *pod.Spec.AutomountServiceAccountToken
 	for _, c := range pod.Spec.Containers {
 		if c.Name == worker.ContainerName {
 			// `kubectl set image` changes it in place; an image change

@@ -151,3 +151,17 @@ func TestMetadataPatch(t *testing.T) {
 	}, got.Metadata.Annotations, "kubectl's annotation, never declared, stays")
 	assert.NotContains(t, got.Metadata.Labels, "edited", "a label someone else added, never declared, stays")
 }
+
+func TestObserveReportsTheTokenAsThePodMountsIt(t *testing.T) {
+	for _, tc := range []struct {
+		automount *bool
+		want      bool
+	}{{nil, true}, {ptr(true), true}, {ptr(false), false}} {
+		spec := baseSpec()
+		pod := mustBuild(t, spec, Options{})
+		pod.Spec.AutomountServiceAccountToken = tc.automount
+		obs, err := observe(pod)
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, obs.Spec.AutomountServiceAccountToken, "pod field %v", tc.automount)
+	}
+}

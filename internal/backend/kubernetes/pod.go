@@ -23,6 +23,13 @@ func buildPod(spec *worker.Spec, opts Options) (*corev1.Pod, error) {
 	if err != nil {
 		return nil, err
 	}
+	if spec.ShmSize != "" {
+		shm, shmMount, err := shmVolume(spec.ShmSize)
+		if err != nil {
+			return nil, err
+		}
+		volumes, mounts = append(volumes, shm), append(mounts, shmMount)
+	}
 	canonical, err := worker.EncodeCanonical(spec)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the spec of worker %s: %w", spec.Name, err)
@@ -65,6 +72,12 @@ func buildPod(spec *worker.Spec, opts Options) (*corev1.Pod, error) {
 		},
 	}
 	pod.Spec.ImagePullSecrets = pullSecrets(spec.ImagePullSecrets)
+	pod.Spec.ServiceAccountName = spec.ServiceAccountName
+	// Unlike a plain pod's, a worker's token is mounted only when asked.
+	pod.Spec.AutomountServiceAccountToken = ptr(spec.AutomountServiceAccountToken)
+	if runtimeClass := spec.RuntimeClass(opts.Catalog); runtimeClass != "" {
+		pod.Spec.RuntimeClassName = ptr(runtimeClass)
+	}
 	if pod.Spec.RestartPolicy == "" {
 		pod.Spec.RestartPolicy = corev1.RestartPolicy(worker.DefaultRestart)
 	}
@@ -130,6 +143,8 @@ func containerResources(spec *worker.Spec, catalog *worker.Catalog) (corev1.Reso
 			{&out.Requests, corev1.ResourceMemory, "memory", r.Memory},
 			{&out.Limits, corev1.ResourceCPU, "cpu_limit", r.CPULimit},
 			{&out.Limits, corev1.ResourceMemory, "memory_limit", r.MemoryLimit},
+			{&out.Requests, corev1.ResourceEphemeralStorage, "ephemeral_storage", r.EphemeralStorage},
+			{&out.Limits, corev1.ResourceEphemeralStorage, "ephemeral_storage_limit", r.EphemeralStorageLimit},
 		} {
 			if err := set(e.list, e.name, e.attribute, e.value); err != nil {
 				return out, err
@@ -204,6 +219,19 @@ func podVolumes(specVolumes []worker.Volume) ([]corev1.Volume, []corev1.VolumeMo
 		})
 	}
 	return volumes, mounts, nil
+}
+
+// shmVolume is the memory-backed emptyDir that sizes /dev/shm: the
+// container runtime's own /dev/shm is 64 MiB and cannot be resized.
+func shmVolume(size string) (corev1.Volume, corev1.VolumeMount, error) {
+	q, err := worker.ParseQuantity(size)
+	if err != nil {
+		return corev1.Volume{}, corev1.VolumeMount{}, fmt.Errorf("shm_size %q: %w", size, err)
+	}
+	volume := corev1.Volume{Name: worker.ShmVolumeName, VolumeSource: corev1.VolumeSource{
+		EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: &q},
+	}}
+	return volume, corev1.VolumeMount{Name: worker.ShmVolumeName, MountPath: worker.ShmMountPath}, nil
 }
 
 // podSecurity and containerSecurity satisfy the baseline Pod Security

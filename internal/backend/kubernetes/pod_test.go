@@ -85,7 +85,9 @@ func TestBuildPodContainerAndMetadata(t *testing.T) {
 	assert.Nil(t, pod.Spec.NodeSelector)
 	assert.Nil(t, pod.Spec.Affinity)
 	assert.Nil(t, pod.Spec.Tolerations)
-	assert.Nil(t, pod.Spec.AutomountServiceAccountToken, "service-account defaults are the API's")
+	assert.Equal(t, ptr(false), pod.Spec.AutomountServiceAccountToken, "a worker gets no API token unless it asks")
+	assert.Empty(t, pod.Spec.ServiceAccountName, "the namespace's default account")
+	assert.Nil(t, pod.Spec.RuntimeClassName)
 }
 
 func TestBuildPodDoesNotAliasSpecMaps(t *testing.T) {
@@ -339,4 +341,41 @@ func TestBuildPodBadQuantities(t *testing.T) {
 	spec.Volumes = []worker.Volume{{Name: "s", MountPath: "/s", Ephemeral: &worker.EphemeralSource{SizeLimit: "lots"}}}
 	_, err = buildPod(spec, Options{})
 	require.ErrorContains(t, err, "volume[0].ephemeral.size_limit")
+}
+
+func TestBuildPodIdentityRuntimeAndStorage(t *testing.T) {
+	spec := baseSpec()
+	spec.ServiceAccountName = "trainer"
+	spec.AutomountServiceAccountToken = true
+	spec.RuntimeClassName = "kata"
+	spec.ShmSize = "1Gi"
+	spec.Resources = &worker.Resources{EphemeralStorage: "2Gi", EphemeralStorageLimit: "4Gi"}
+	spec.Volumes = []worker.Volume{{Name: "scratch", MountPath: "/scratch", Ephemeral: &worker.EphemeralSource{}}}
+	pod := mustBuild(t, spec, Options{})
+	assert.Equal(t, "trainer", pod.Spec.ServiceAccountName)
+	assert.Equal(t, ptr(true), pod.Spec.AutomountServiceAccountToken)
+	assert.Equal(t, ptr("kata"), pod.Spec.RuntimeClassName)
+	c := pod.Spec.Containers[0]
+	assert.Equal(t, map[string]string{"ephemeral-storage": "2Gi"}, quantities(c.Resources.Requests))
+	assert.Equal(t, map[string]string{"ephemeral-storage": "4Gi"}, quantities(c.Resources.Limits))
+	require.Len(t, pod.Spec.Volumes, 2)
+	shm := pod.Spec.Volumes[1]
+	assert.Equal(t, worker.ShmVolumeName, shm.Name)
+	require.NotNil(t, shm.EmptyDir)
+	assert.Equal(t, corev1.StorageMediumMemory, shm.EmptyDir.Medium)
+	assert.Equal(t, "1Gi", shm.EmptyDir.SizeLimit.String())
+	assert.Equal(t, corev1.VolumeMount{Name: worker.ShmVolumeName, MountPath: "/dev/shm"}, c.VolumeMounts[1])
+}
+
+func TestBuildPodRuntimeClassFromTheCatalog(t *testing.T) {
+	catalog, err := worker.NewCatalog(worker.GPUType{Name: "l4", Vendor: worker.VendorNVIDIA, NodeLabel: "nvidia-l4", RuntimeClass: "nvidia"})
+	require.NoError(t, err)
+	spec := baseSpec()
+	spec.GPU = &worker.GPU{Type: "L4", Count: 1}
+	assert.Equal(t, ptr("nvidia"), mustBuild(t, spec, Options{Catalog: catalog}).Spec.RuntimeClassName)
+	spec.RuntimeClassName = "nvidia-cdi"
+	assert.Equal(t, ptr("nvidia-cdi"), mustBuild(t, spec, Options{Catalog: catalog}).Spec.RuntimeClassName, "the worker's own wins")
+	spec = baseSpec()
+	spec.GPU = &worker.GPU{Type: "a100", Count: 1}
+	assert.Nil(t, mustBuild(t, spec, Options{Catalog: catalog}).Spec.RuntimeClassName, "built-in types have none")
 }
