@@ -46,6 +46,10 @@ func Changes(old, planned *Spec) []Change {
 	add("volume", !volumesEqual(old.Volumes, planned.Volumes), false)
 	add("scheduling", !schedulingEqual(old.Scheduling, planned.Scheduling), false)
 	add("security", !reflect.DeepEqual(old.Security, planned.Security), false)
+	// Both live in what the engine fixes at create: the pod spec, and the
+	// container's Config (StopTimeout, Healthcheck).
+	add("termination_grace_period", !DurationEqual(old.TerminationGracePeriod, planned.TerminationGracePeriod), false)
+	add("readiness", !readinessEqual(old.Readiness, planned.Readiness), false)
 	return out
 }
 
@@ -117,5 +121,17 @@ func schedulingEqual(a, b *Scheduling) bool {
 		return false
 	}
 	ca.NodeSelector, cb.NodeSelector = nil, nil
+	return reflect.DeepEqual(ca, cb)
+}
+
+func readinessEqual(a, b *Readiness) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	if !DurationEqual(a.Period, b.Period) || !DurationEqual(a.InitialDelay, b.InitialDelay) {
+		return false
+	}
+	ca, cb := *a, *b
+	ca.Period, cb.Period, ca.InitialDelay, cb.InitialDelay = "", "", "", ""
 	return reflect.DeepEqual(ca, cb)
 }

@@ -5,8 +5,9 @@ import (
 )
 
 // Check names, before any API call, each setting that Docker cannot honour.
-// They are warnings: the worker still runs, and the user sees what was left
-// out instead of losing it silently.
+// Most are warnings: the worker still runs, and the user sees what was left
+// out instead of losing it silently. A readiness probe Docker cannot run is
+// an error: nothing would ever report the worker ready.
 func Check(s *worker.Spec, catalog *worker.Catalog) worker.Problems {
 	var ps worker.Problems
 	const summary = "Not honoured by Docker"
@@ -49,6 +50,15 @@ func Check(s *worker.Spec, catalog *worker.Catalog) worker.Problems {
 	if s.GPU != nil {
 		if gpu, ok := catalog.Lookup(s.GPU.Type); ok && gpu.Vendor != worker.VendorNVIDIA {
 			ps.Warnf(worker.Path{"gpu", "count"}, summary, "Docker passes every %s GPU of the host (/dev/dri) to the container; count is enforced only by NVIDIA device requests and on Kubernetes.", gpu.Vendor)
+		}
+	}
+	if r := s.Readiness; r != nil {
+		for kind, set := range map[string]bool{"http_get": r.HTTPGet != nil, "tcp_socket": r.TCPSocket != nil} {
+			if set {
+				ps.Errorf(worker.Path{"readiness", kind}, "Probe not available on Docker",
+					"Docker's health check runs a command in the container and has no %s probe; use readiness.exec (e.g. a command that "+
+						"checks the port with a tool the image has), or the kubernetes backend.", kind)
+			}
 		}
 	}
 	if sec := s.Security; sec != nil && sec.RunAsGroup != nil && sec.RunAsUser == nil {

@@ -58,7 +58,15 @@ func reached(pod *corev1.Pod, waitFor worker.WaitFor) bool {
 	if pod.Status.Phase != corev1.PodRunning {
 		return false
 	}
+	if waitFor == worker.WaitReady {
+		return conditionTrue(pod, corev1.PodReady)
+	}
 	status := workerStatus(pod)
+	// With a readiness probe, being ready is wait_for = "ready"'s business:
+	// "running" asks for the running container only.
+	if status != nil && pod.Spec.Containers[0].ReadinessProbe != nil {
+		return status.State.Running != nil
+	}
 	return status != nil && status.Ready
 }
 
