@@ -24,6 +24,7 @@ var planOnlyCases = map[string]string{
 	"host path outside allowlist":           "host_path_allowlist is a provider setting",
 	"host path sibling of the allowlist":    "host_path_allowlist is a provider setting",
 	"host path docker socket on kubernetes": "host_path_allowlist is a provider setting",
+	"readiness http_get on docker":          "the backend is resolved at plan (attribute, label, or the provider's default_backend)",
 }
 
 // TestAccWorker_invalidConfigurationsFailAtValidate runs `terraform validate`

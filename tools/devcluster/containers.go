@@ -17,12 +17,12 @@ import (
 type containerBehaviour int
 
 const (
-	behaviourRun     containerBehaviour = iota // any other tag: runs and is ready
-	behaviourMissing                           // ":missing": the pull fails
-	behaviourCrash                             // ":crash": exits 1 on every start
-	behaviourExit0                             // ":exit0": exits 0 once
-	behaviourExit1                             // ":exit1": exits 1 once
-	behaviourNotReady                          // ":notready": runs; its readiness probe always fails
+	behaviourRun      containerBehaviour = iota // any other tag: runs and is ready
+	behaviourMissing                            // ":missing": the pull fails
+	behaviourCrash                              // ":crash": exits 1 on every start
+	behaviourExit0                              // ":exit0": exits 0 once
+	behaviourExit1                              // ":exit1": exits 1 once
+	behaviourNotReady                           // ":notready": runs; its readiness probe always fails
 )
 
 // Kubelet back-offs are compressed so that tests see each state within seconds.
