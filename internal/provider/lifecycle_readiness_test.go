@@ -199,7 +199,7 @@ func TestAccWorkerKubernetes_readinessWaitAndNeverReady(t *testing.T) {
 				name: never, backend: "kubernetes", namespace: "default", image: "registry.example/hodei/worker:notready", grace: "5s",
 				probe: `["true"]`, extra: `timeouts { create = "10s" }`,
 			}.config(),
-			ExpectError: regexp.MustCompile(`(?s)was not ready within the create timeout.*running but not ready \(ContainersNotReady: containers with unready status: \[worker\]\).*Unhealthy: Readiness probe failed`),
+			ExpectError: regexp.MustCompile(`(?s)was not ready within the create timeout.*running\s+but\s+not\s+ready\s+\(ContainersNotReady:.*Unhealthy: Readiness probe failed`),
 		}},
 	})
 	assert.Equal(t, 0, countPods(t, cli, "default", never), "the never-ready pod is removed")
