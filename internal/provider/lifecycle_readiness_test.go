@@ -2,6 +2,8 @@ package provider
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -217,4 +219,25 @@ func podCondition(pod *corev1.Pod, t corev1.PodConditionType) *corev1.PodConditi
 func conditionIsTrue(pod *corev1.Pod, t corev1.PodConditionType) bool {
 	c := podCondition(pod, t)
 	return c != nil && c.Status == corev1.ConditionTrue
+}
+
+// terraform validate warns when the grace period does not fit in half of
+// timeouts.delete, naming the attribute.
+func TestAccWorker_gracePeriodBeyondDeleteTimeoutWarnsAtValidate(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
+	}
+	dir := t.TempDir()
+	module := requiredProvider + fmt.Sprintf(`
+resource "hodei_worker" "test" {
+  name                     = "grace-warning"
+  image                    = %q
+  termination_grace_period = "45s"
+  timeouts { delete = "1m" }
+}
+`, testImage)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.tf"), []byte(module), 0o600))
+	out, err := runTerraformCLI(dir, cliEnv(t, "DOCKER_HOST=unix:///nonexistent/docker.sock"), "validate", "-no-color")
+	require.NoError(t, err, out)
+	assert.Regexp(t, `(?s)Warning: Grace period longer than the delete allows.*termination_grace_period: 45s is more\s+than\s+half\s+of\s+timeouts.delete\s+\(1m0s\)`, out)
 }

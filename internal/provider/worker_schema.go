@@ -193,7 +193,8 @@ func workerSchema(ctx context.Context) schema.Schema {
 					"(`\"30s\"`, `\"2m\"`; `\"1m\"` = `\"60s\"`), 0..1h. Unset: 30 s on Kubernetes, 10 s on Docker. The pod's " +
 					"`terminationGracePeriodSeconds`; on Docker the container's `StopTimeout` (so a `docker stop` by hand uses it too) and the stop " +
 					"timeout of delete. Delete stops within `timeouts.delete` (default `2m`): on Docker the stop gets at most half of the time left, " +
-					"so that the removal still fits; on Kubernetes delete waits for the pod to be gone, so give `timeouts.delete` more than the grace period. " +
+					"so that the removal still fits; on Kubernetes delete waits for the pod to be gone. A grace period above half of `timeouts.delete` " +
+					"is a warning at `terraform validate`. " +
 					replacedNote,
 				PlanModifiers: []planmodifier.String{keepEquivalentPrior{kindDuration}, stringplanmodifier.RequiresReplace()},
 			},

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -60,4 +61,14 @@ func TestLifecycleChangesReplaceAndCompareByValue(t *testing.T) {
 	changed.TerminationGracePeriod = "2m"
 	changed.Readiness = &Readiness{Exec: &ExecProbe{Command: []string{"false"}}, Period: "60s", FailureThreshold: 3, InitialDelay: "0s"}
 	assert.Equal(t, []Change{{Attribute: "termination_grace_period"}, {Attribute: "readiness"}}, Changes(old, &changed))
+}
+
+func TestGraceWithinDelete(t *testing.T) {
+	assert.Empty(t, CheckGraceWithinDelete("", 2*time.Minute))
+	assert.Empty(t, CheckGraceWithinDelete("1m", 2*time.Minute))
+	warnings := CheckGraceWithinDelete("90s", 2*time.Minute)
+	if assert.Len(t, warnings, 1) {
+		assert.True(t, warnings[0].Warning)
+		assert.Equal(t, "termination_grace_period", warnings[0].Path.String())
+	}
 }

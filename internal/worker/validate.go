@@ -455,6 +455,20 @@ func CheckWaitFor(w WaitFor, s *Spec) Problems {
 	return ps
 }
 
+// CheckGraceWithinDelete warns when the grace period does not fit in the
+// delete timeout: Docker would cut the stop short (to half the time left),
+// and a Kubernetes delete would time out while the pod still terminates.
+func CheckGraceWithinDelete(grace string, deleteTimeout time.Duration) Problems {
+	var ps Problems
+	if seconds, err := Seconds(grace); err == nil && time.Duration(seconds)*time.Second*2 > deleteTimeout {
+		ps.Warnf(Path{"termination_grace_period"}, "Grace period longer than the delete allows",
+			"%s is more than half of timeouts.delete (%s): on Docker the stop gets at most half of the time left, "+
+				"and on Kubernetes the delete may time out while the pod still terminates; raise timeouts.delete to at least twice the grace period.",
+			grace, deleteTimeout)
+	}
+	return ps
+}
+
 // checkDuration parses a duration of whole seconds within [least, most].
 func checkDuration(ps *Problems, p Path, value string, least, most time.Duration) {
 	if value == "" {
