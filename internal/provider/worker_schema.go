@@ -160,7 +160,8 @@ func workerSchema(ctx context.Context) schema.Schema {
 				MarkdownDescription: "What create waits for: `\"running\"` (the container runs, and on Docker stays up for 1 s), `\"scheduled\"` " +
 					"(the pod is bound to a node; on Docker, the container started), `\"none\"`, or `\"ready\"`: the `readiness` probe passes " +
 					"(the pod's `Ready` condition; Docker's health status `healthy`), which needs a `readiness` block. A worker not ready within " +
-					"`timeouts.create`, or unhealthy on Docker, fails the create with the probe's last message and is removed. State only.",
+					"`timeouts.create`, or unhealthy on Docker, fails the create with the probe's last message and is removed. With a `readiness` " +
+					"block, `\"running\"` waits for the running container only, not for the probe. State only.",
 				Validators: oneOf(worker.WaitForValues),
 			},
 			"recreate_on_exit": schema.BoolAttribute{
