@@ -18,6 +18,7 @@ type semanticKind string
 const (
 	kindQuantity semanticKind = "quantity" // "1Gi" = "1024Mi", "0.5" = "500m"
 	kindGPUType  semanticKind = "gpu_type" // "A100" = "a100"
+	kindDuration semanticKind = "duration" // "1m" = "60s"
 )
 
 func (k semanticKind) equal(a, b string) bool {
@@ -26,6 +27,8 @@ func (k semanticKind) equal(a, b string) bool {
 		return worker.QuantityEqual(a, b)
 	case kindGPUType:
 		return worker.GPUTypeEqual(a, b)
+	case kindDuration:
+		return worker.DurationEqual(a, b)
 	}
 	return a == b
 }
@@ -33,6 +36,7 @@ func (k semanticKind) equal(a, b string) bool {
 var (
 	quantityType = semanticStringType{kind: kindQuantity}
 	gpuTypeType  = semanticStringType{kind: kindGPUType}
+	durationType = semanticStringType{kind: kindDuration}
 )
 
 // semanticStringType is a string whose respellings are no change: the
@@ -100,4 +104,8 @@ func quantityValue(s string) semanticStringValue {
 
 func gpuTypeValue(s string) semanticStringValue {
 	return semanticStringValue{StringValue: basetypes.NewStringValue(s), kind: kindGPUType}
+}
+
+func durationValue(s string) semanticStringValue {
+	return semanticStringValue{StringValue: optString(s), kind: kindDuration}
 }

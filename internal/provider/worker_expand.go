@@ -120,6 +120,10 @@ func expandSpec(ctx context.Context, m *workerModel) (*worker.Spec, diag.Diagnos
 		AutomountServiceAccountToken: m.AutomountServiceAccountToken.ValueBool(),
 		RuntimeClassName:             str(m.RuntimeClassName),
 		ShmSize:                      str(m.ShmSize),
+		TerminationGracePeriod:       str(m.TerminationGracePeriod),
+	}
+	if r := objectAs[readinessModel](ctx, m.Readiness, &diags); r != nil {
+		s.Readiness = expandReadiness(ctx, r, &diags)
 	}
 	expandSecrets(ctx, m, s, &diags)
 	if r := objectAs[resourcesModel](ctx, m.Resources, &diags); r != nil {
@@ -201,4 +205,22 @@ func expandScheduling(ctx context.Context, m *schedulingModel, diags *diag.Diagn
 		})
 	}
 	return s
+}
+
+func expandReadiness(ctx context.Context, m *readinessModel, diags *diag.Diagnostics) *worker.Readiness {
+	r := &worker.Readiness{
+		Period:           str(m.Period),
+		FailureThreshold: m.FailureThreshold.ValueInt64(),
+		InitialDelay:     str(m.InitialDelay),
+	}
+	if e := objectAs[execProbeModel](ctx, m.Exec, diags); e != nil {
+		r.Exec = &worker.ExecProbe{Command: strList(e.Command)}
+	}
+	if h := objectAs[httpGetProbeModel](ctx, m.HTTPGet, diags); h != nil {
+		r.HTTPGet = &worker.HTTPGetProbe{Path: str(h.Path), Port: h.Port.ValueInt64(), Scheme: str(h.Scheme)}
+	}
+	if t := objectAs[tcpSocketProbeModel](ctx, m.TCPSocket, diags); t != nil {
+		r.TCPSocket = &worker.TCPSocketProbe{Port: t.Port.ValueInt64()}
+	}
+	return r
 }

@@ -162,7 +162,35 @@ func flattenSpec(s *worker.Spec, catalog *worker.Catalog, m *workerModel) diag.D
 		}
 	}
 	m.Security = objectOf(bt.security, security, &diags)
+	m.TerminationGracePeriod = durationValue(s.TerminationGracePeriod)
+	m.Readiness = objectOf(bt.readiness, flattenReadiness(s.Readiness, bt, &diags), &diags)
 	return diags
+}
+
+func flattenReadiness(r *worker.Readiness, bt blockTypes, diags *diag.Diagnostics) *readinessModel {
+	if r == nil {
+		return nil
+	}
+	var exec *execProbeModel
+	if r.Exec != nil {
+		exec = &execProbeModel{Command: listValue(r.Exec.Command, diags)}
+	}
+	var httpGet *httpGetProbeModel
+	if h := r.HTTPGet; h != nil {
+		httpGet = &httpGetProbeModel{Path: types.StringValue(h.Path), Port: types.Int64Value(h.Port), Scheme: types.StringValue(h.Scheme)}
+	}
+	var tcpSocket *tcpSocketProbeModel
+	if r.TCPSocket != nil {
+		tcpSocket = &tcpSocketProbeModel{Port: types.Int64Value(r.TCPSocket.Port)}
+	}
+	return &readinessModel{
+		Exec:             objectOf(bt.execProbe, exec, diags),
+		HTTPGet:          objectOf(bt.httpGetProbe, httpGet, diags),
+		TCPSocket:        objectOf(bt.tcpSocketProbe, tcpSocket, diags),
+		Period:           durationValue(r.Period),
+		FailureThreshold: types.Int64Value(r.FailureThreshold),
+		InitialDelay:     durationValue(r.InitialDelay),
+	}
 }
 
 // setCatalogFacts sets vendor and resource_name from the catalog entry of

@@ -53,6 +53,31 @@ type workerModel struct {
 	AutomountServiceAccountToken types.Bool          `tfsdk:"automount_service_account_token"`
 	RuntimeClassName             types.String        `tfsdk:"runtime_class_name"`
 	ShmSize                      semanticStringValue `tfsdk:"shm_size"`
+	TerminationGracePeriod       semanticStringValue `tfsdk:"termination_grace_period"`
+	Readiness                    types.Object        `tfsdk:"readiness"`
+}
+
+type readinessModel struct {
+	Exec             types.Object        `tfsdk:"exec"`
+	HTTPGet          types.Object        `tfsdk:"http_get"`
+	TCPSocket        types.Object        `tfsdk:"tcp_socket"`
+	Period           semanticStringValue `tfsdk:"period"`
+	FailureThreshold types.Int64         `tfsdk:"failure_threshold"`
+	InitialDelay     semanticStringValue `tfsdk:"initial_delay"`
+}
+
+type execProbeModel struct {
+	Command types.List `tfsdk:"command"`
+}
+
+type httpGetProbeModel struct {
+	Path   types.String `tfsdk:"path"`
+	Port   types.Int64  `tfsdk:"port"`
+	Scheme types.String `tfsdk:"scheme"`
+}
+
+type tcpSocketProbeModel struct {
+	Port types.Int64 `tfsdk:"port"`
 }
 
 type resourcesModel struct {
@@ -158,6 +183,8 @@ type blockTypes struct {
 	resources, gpu, volume, persistent, ephemeral, hostPath types.ObjectType
 	scheduling, nodeAffinity, matchExpression, podAffinity  types.ObjectType
 	toleration, topologySpread, security                    types.ObjectType
+
+	readiness, execProbe, httpGetProbe, tcpSocketProbe types.ObjectType
 }
 
 var workerBlockTypes = sync.OnceValue(func() blockTypes {
@@ -186,5 +213,10 @@ var workerBlockTypes = sync.OnceValue(func() blockTypes {
 		toleration:      at(scheduling.AtName("toleration").AtListIndex(0)),
 		topologySpread:  at(scheduling.AtName("topology_spread").AtListIndex(0)),
 		security:        at(path.Root("security")),
+
+		readiness:      at(path.Root("readiness")),
+		execProbe:      at(path.Root("readiness").AtName("exec")),
+		httpGetProbe:   at(path.Root("readiness").AtName("http_get")),
+		tcpSocketProbe: at(path.Root("readiness").AtName("tcp_socket")),
 	}
 })

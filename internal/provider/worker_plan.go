@@ -38,6 +38,12 @@ func (r *workerResource) ValidateConfig(ctx context.Context, req resource.Valida
 		resp.Diagnostics.AddAttributeError(path.Root("backend"), "Conflicting backend selection", err.Error())
 	}
 	reportProblems(&resp.Diagnostics, worker.Validate(spec, worker.Policy{}), unknown)
+	if !unknown.cover(worker.Path{"wait_for"}) && !unknown.cover(worker.Path{"readiness"}) {
+		reportProblems(&resp.Diagnostics, worker.CheckWaitFor(worker.WaitFor(str(config.WaitFor)), spec), unknown)
+	}
+	if deleteTimeout, diags := config.Timeouts.Delete(ctx, defaultDeleteTimeout); !diags.HasError() && !unknown.cover(worker.Path{"timeouts"}) {
+		reportProblems(&resp.Diagnostics, worker.CheckGraceWithinDelete(spec.TerminationGracePeriod, deleteTimeout), unknown)
+	}
 }
 
 // ModifyPlan resolves what the plan can know (backend, namespace, id, GPU

@@ -162,7 +162,10 @@ func workerSchema(ctx context.Context) schema.Schema {
 				Computed: true,
 				Default:  stringdefault.StaticString(string(worker.DefaultWaitFor)),
 				MarkdownDescription: "What create waits for: `\"running\"` (the container runs, and on Docker stays up for 1 s), `\"scheduled\"` " +
-					"(the pod is bound to a node; on Docker, the container started) or `\"none\"`. State only.",
+					"(the pod is bound to a node; on Docker, the container started), `\"none\"`, or `\"ready\"`: the `readiness` probe passes " +
+					"(the pod's `Ready` condition; Docker's health status `healthy`), which needs a `readiness` block. A worker not ready within " +
+					"`timeouts.create`, or unhealthy on Docker, fails the create with the probe's last message and is removed. With a `readiness` " +
+					"block, `\"running\"` waits for the running container only, not for the probe. State only.",
 				Validators: oneOf(worker.WaitForValues),
 			},
 			"recreate_on_exit": schema.BoolAttribute{
@@ -190,6 +193,18 @@ func workerSchema(ctx context.Context) schema.Schema {
 			},
 			"secret_env_wo":         secretEnvWOAttribute(),
 			"secret_env_wo_version": secretEnvWOVersionAttribute(),
+			"termination_grace_period": schema.StringAttribute{
+				Optional:   true,
+				CustomType: durationType,
+				MarkdownDescription: "How long the process has between SIGTERM and SIGKILL when the worker stops: a duration in whole seconds " +
+					"(`\"30s\"`, `\"2m\"`; `\"1m\"` = `\"60s\"`), 0..1h. Unset: 30 s on Kubernetes, 10 s on Docker. The pod's " +
+					"`terminationGracePeriodSeconds`; on Docker the container's `StopTimeout` (so a `docker stop` by hand uses it too) and the stop " +
+					"timeout of delete. Delete stops within `timeouts.delete` (default `2m`): on Docker the stop gets at most half of the time left, " +
+					"so that the removal still fits; on Kubernetes delete waits for the pod to be gone. A grace period above half of `timeouts.delete` " +
+					"is a warning at `terraform validate`. " +
+					replacedNote,
+				PlanModifiers: []planmodifier.String{keepEquivalentPrior{kindDuration}, stringplanmodifier.RequiresReplace()},
+			},
 			"started_at": schema.StringAttribute{
 				Computed:            true,
 				MarkdownDescription: "When the worker started (RFC 3339).",
@@ -208,6 +223,7 @@ func workerSchema(ctx context.Context) schema.Schema {
 			"volume":     volumeBlock(),
 			"scheduling": schedulingBlock(),
 			"security":   securityBlock(),
+			"readiness":  readinessBlock(),
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{
 				Create: true, Update: true, Delete: true,
 				CreateDescription: "How long create may wait (default `5m`); a pod still unschedulable then fails with the scheduler's message and its last warning events.",
@@ -534,6 +550,75 @@ func securityBlock() schema.Block {
 			"run_as_non_root":           schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Refuse to run as UID 0."},
 			"read_only_root_filesystem": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Mount the root file system read-only."},
 			"add_capabilities":          schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Linux capabilities to keep, without `CAP_` (e.g. `NET_BIND_SERVICE`)."},
+		},
+	}
+}
+
+func durationAttribute(doc, def string) schema.StringAttribute {
+	return schema.StringAttribute{
+		Optional:            true,
+		Computed:            true,
+		CustomType:          durationType,
+		Default:             stringdefault.StaticString(def),
+		PlanModifiers:       []planmodifier.String{keepEquivalentPrior{kindDuration}},
+		MarkdownDescription: doc + " A duration in whole seconds, compared by value (`\"1m\"` = `\"60s\"`). Default `\"" + def + "\"`.",
+	}
+}
+
+func portAttribute(doc string) schema.Int64Attribute {
+	return schema.Int64Attribute{
+		Optional:            true,
+		MarkdownDescription: doc + " 1..65535. Required in the block.",
+		Validators:          []validator.Int64{int64validator.Between(1, 65535)},
+	}
+}
+
+func readinessBlock() schema.Block {
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "A readiness probe: give exactly one of `exec`, `http_get` or `tcp_socket`. On Kubernetes the container's " +
+			"`readinessProbe`; on Docker a `HEALTHCHECK` (`exec` only: Docker has no HTTP or TCP probe of its own, and an image may lack " +
+			"`wget` or `nc`, so `http_get` and `tcp_socket` are a plan error on Docker). `wait_for = \"ready\"` waits for it. " + replacesDoc,
+		PlanModifiers: []planmodifier.Object{objectReplacedPerContract("readiness", replacesDoc)},
+		Attributes: map[string]schema.Attribute{
+			"period": durationAttribute("How often the probe runs (Kubernetes `periodSeconds`, Docker `Interval`), 1s..1h.", worker.DefaultProbePeriod),
+			"failure_threshold": schema.Int64Attribute{
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(worker.DefaultProbeFailureThreshold),
+				MarkdownDescription: "Failures in a row that make the worker not ready (Kubernetes `failureThreshold`) or unhealthy (Docker `Retries`). Default 3.",
+				Validators:          []validator.Int64{int64validator.Between(1, math.MaxInt32)},
+			},
+			"initial_delay": durationAttribute("How long after the start the probe waits before it counts (Kubernetes `initialDelaySeconds`; "+
+				"Docker `StartPeriod`, during which failures do not count), 0..1h.", worker.DefaultProbeInitialDelay),
+		},
+		Blocks: map[string]schema.Block{
+			"exec": schema.SingleNestedBlock{
+				MarkdownDescription: "Runs a command in the container; exit code 0 is ready. On Docker the health check `[\"CMD\", command...]`.",
+				Attributes: map[string]schema.Attribute{
+					"command": schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "The command and its arguments, without a shell. Required in the block."},
+				},
+			},
+			"http_get": schema.SingleNestedBlock{
+				MarkdownDescription: "An HTTP GET on the pod's IP; a 2xx or 3xx answer is ready. Kubernetes only.",
+				Attributes: map[string]schema.Attribute{
+					"path": schema.StringAttribute{
+						Optional: true, Computed: true, Default: stringdefault.StaticString(worker.DefaultHTTPPath),
+						MarkdownDescription: "Path to ask for, starting with `/`. Default `\"/\"`.",
+					},
+					"port": portAttribute("Container port."),
+					"scheme": schema.StringAttribute{
+						Optional: true, Computed: true, Default: stringdefault.StaticString(worker.DefaultHTTPScheme),
+						MarkdownDescription: enumDoc(worker.HTTPSchemes) + " Default `\"HTTP\"`.",
+						Validators:          oneOf(worker.HTTPSchemes),
+					},
+				},
+			},
+			"tcp_socket": schema.SingleNestedBlock{
+				MarkdownDescription: "A TCP connection to a port; an accepted connection is ready. Kubernetes only.",
+				Attributes: map[string]schema.Attribute{
+					"port": portAttribute("Container port."),
+				},
+			},
 		},
 	}
 }

@@ -26,6 +26,7 @@ var planOnlyCases = map[string]string{
 	"host path docker socket on kubernetes": "host_path_allowlist is a provider setting",
 	"secret_env on docker":                  "Kubernetes-only settings are refused for the resolved backend, known at plan",
 	"config_map volume on docker":           "Kubernetes-only settings are refused for the resolved backend, known at plan",
+	"readiness http_get on docker":          "the backend is resolved at plan (attribute, label, or the provider's default_backend)",
 }
 
 // TestAccWorker_invalidConfigurationsFailAtValidate runs `terraform validate`

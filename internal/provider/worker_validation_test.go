@@ -63,7 +63,64 @@ var invalidCases = []invalidCase{
 	{name: "env name invalid", body: `env = { "1BAD" = "x" }`, expect: `(?s)env.*Invalid environment variable name`},
 	{name: "working dir relative", body: `working_dir = "work"`, expect: `(?s)working_dir.*not an absolute path`},
 	{name: "restart policy", body: `restart_policy = "Sometimes"`, expect: `(?s)restart_policy.*value must be one of`},
-	{name: "wait_for", body: `wait_for = "ready"`, expect: `(?s)wait_for.*value must be one of`},
+	{name: "wait_for", body: `wait_for = "healthy"`, expect: `(?s)wait_for.*value must be one of`},
+	{name: "wait_for ready without readiness", body: `wait_for = "ready"`, expect: `(?s)wait_for.*Nothing to be ready`},
+	{name: "grace period not a duration", body: `termination_grace_period = "30"`, expect: `(?s)termination_grace_period.*Invalid duration`},
+	{name: "grace period fractional", body: `termination_grace_period = "2.5s"`, expect: `(?s)termination_grace_period.*whole number of seconds`},
+	{name: "grace period negative", body: `termination_grace_period = "-5s"`, expect: `(?s)termination_grace_period.*outside`},
+	{name: "grace period too long", body: `termination_grace_period = "3h"`, expect: `(?s)termination_grace_period.*outside`},
+	{name: "readiness without a probe", body: `
+  readiness { period = "5s" }`, expect: `(?s)readiness.*has 0 probes`},
+	{name: "readiness with two probes", k8s: true, body: `
+  readiness {
+    exec { command = ["true"] }
+    tcp_socket { port = 80 }
+  }`, expect: `(?s)readiness.*has 2 probes`},
+	{name: "readiness exec without command", body: `
+  readiness {
+    exec {}
+  }`, expect: `(?s)readiness.exec.command.*Missing command`},
+	{name: "readiness period zero", body: `
+  readiness {
+    exec { command = ["true"] }
+    period = "0s"
+  }`, expect: `(?s)readiness.period.*outside`},
+	{name: "readiness initial delay not a duration", body: `
+  readiness {
+    exec { command = ["true"] }
+    initial_delay = "soon"
+  }`, expect: `(?s)readiness.initial_delay.*Invalid duration`},
+	{name: "readiness failure threshold zero", body: `
+  readiness {
+    exec { command = ["true"] }
+    failure_threshold = 0
+  }`, expect: `(?s)readiness.failure_threshold.*between 1 and`},
+	{name: "readiness http path relative", k8s: true, body: `
+  readiness {
+    http_get {
+      path = "healthz"
+      port = 8080
+    }
+  }`, expect: `(?s)readiness.http_get.path.*must start with`},
+	{name: "readiness http scheme", k8s: true, body: `
+  readiness {
+    http_get {
+      port   = 8080
+      scheme = "FTP"
+    }
+  }`, expect: `(?s)readiness.http_get.scheme.*value must be one of`},
+	{name: "readiness tcp port out of range", k8s: true, body: `
+  readiness {
+    tcp_socket { port = 70000 }
+  }`, expect: `(?s)readiness.tcp_socket.port.*between 1 and 65535`},
+	{name: "readiness tcp port missing", k8s: true, body: `
+  readiness {
+    tcp_socket {}
+  }`, expect: `(?s)readiness.tcp_socket.port.*Invalid port`},
+	{name: "readiness http_get on docker", body: `
+  readiness {
+    http_get { port = 8080 }
+  }`, expect: `(?s)readiness.http_get.*Probe not available on Docker`},
 	{name: "cpu not a quantity", body: `
   resources { cpu = "two" }`, expect: `(?s)resources.cpu.*Invalid quantity`},
 	{name: "memory negative", body: `

@@ -55,6 +55,10 @@ func Changes(old, planned *Spec) []Change {
 	add("automount_service_account_token", old.AutomountServiceAccountToken != planned.AutomountServiceAccountToken, false)
 	add("runtime_class_name", old.RuntimeClassName != planned.RuntimeClassName, false)
 	add("shm_size", !QuantityEqual(old.ShmSize, planned.ShmSize), false)
+	// Both live in what the engine fixes at create: the pod spec, and the
+	// container's Config (StopTimeout, Healthcheck).
+	add("termination_grace_period", !DurationEqual(old.TerminationGracePeriod, planned.TerminationGracePeriod), false)
+	add("readiness", !readinessEqual(old.Readiness, planned.Readiness), false)
 	return out
 }
 
@@ -139,5 +143,17 @@ func schedulingEqual(a, b *Scheduling) bool {
 		return false
 	}
 	ca.NodeSelector, cb.NodeSelector = nil, nil
+	return reflect.DeepEqual(ca, cb)
+}
+
+func readinessEqual(a, b *Readiness) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	if !DurationEqual(a.Period, b.Period) || !DurationEqual(a.InitialDelay, b.InitialDelay) {
+		return false
+	}
+	ca, cb := *a, *b
+	ca.Period, cb.Period, ca.InitialDelay, cb.InitialDelay = "", "", "", ""
 	return reflect.DeepEqual(ca, cb)
 }

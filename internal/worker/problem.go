@@ -54,7 +54,7 @@ func (ps *Problems) Warnf(path Path, summary, format string, args ...any) {
 	*ps = append(*ps, Problem{Path: path, Summary: summary, Detail: fmt.Sprintf(format, args...), Warning: true})
 }
 
-// Errorf records an error.
+// Errorf records an error: a backend's Check refuses what it cannot run.
 func (ps *Problems) Errorf(path Path, summary, format string, args ...any) {
 	ps.errorf(path, summary, format, args...)
 }

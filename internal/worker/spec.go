@@ -4,6 +4,11 @@
 // any backend's types.
 package worker
 
+import (
+	"fmt"
+	"time"
+)
+
 // Backend names where a worker runs.
 type Backend string
 
@@ -55,6 +60,10 @@ const (
 	WaitScheduled WaitFor = "scheduled"
 	// WaitNone: created (a container also started), without waiting.
 	WaitNone WaitFor = "none"
+	// WaitReady: the readiness probe passes: the pod's Ready condition on
+	// Kubernetes, health status "healthy" on Docker. It needs a readiness
+	// block.
+	WaitReady WaitFor = "ready"
 	// DefaultWaitFor is what an unset wait_for means, on every backend.
 	DefaultWaitFor = WaitRunning
 )
@@ -70,7 +79,7 @@ func (w WaitFor) OrDefault() WaitFor {
 // Enumerations accepted by the spec.
 var (
 	RestartPolicies     = []string{"Always", "OnFailure", "Never"}
-	WaitForValues       = []string{string(WaitRunning), string(WaitScheduled), string(WaitNone)}
+	WaitForValues       = []string{string(WaitRunning), string(WaitScheduled), string(WaitNone), string(WaitReady)}
 	Operators           = []string{"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"}
 	TolerationOperators = []string{"Equal", "Exists"}
 	TaintEffects        = []string{"NoSchedule", "PreferNoSchedule", "NoExecute", ""}
@@ -124,6 +133,10 @@ type Spec struct {
 	RuntimeClassName string `json:"runtime_class_name,omitempty"`
 	// ShmSize is the size of /dev/shm, a quantity.
 	ShmSize string `json:"shm_size,omitempty"`
+	// TerminationGracePeriod is a duration in whole seconds ("30s"), empty
+	// for each backend's default (30 s on Kubernetes, 10 s on Docker).
+	TerminationGracePeriod string     `json:"termination_grace_period,omitempty"`
+	Readiness              *Readiness `json:"readiness,omitempty"`
 }
 
 // ShmVolumeName is the pod volume that backs shm_size at ShmMountPath; a
@@ -145,6 +158,76 @@ func (s *Spec) RuntimeClass(c *Catalog) string {
 		}
 	}
 	return ""
+}
+
+// Readiness is a probe that tells when the worker serves; exactly one of
+// Exec, HTTPGet and TCPSocket is set. Durations are whole seconds.
+type Readiness struct {
+	Exec             *ExecProbe      `json:"exec,omitempty"`
+	HTTPGet          *HTTPGetProbe   `json:"http_get,omitempty"`
+	TCPSocket        *TCPSocketProbe `json:"tcp_socket,omitempty"`
+	Period           string          `json:"period"`
+	FailureThreshold int64           `json:"failure_threshold"`
+	InitialDelay     string          `json:"initial_delay"`
+}
+
+// ExecProbe runs a command in the container; exit 0 is ready.
+type ExecProbe struct {
+	Command []string `json:"command"`
+}
+
+// HTTPGetProbe asks the container for a path; a 2xx or 3xx answer is ready.
+type HTTPGetProbe struct {
+	Path   string `json:"path"`
+	Port   int64  `json:"port"`
+	Scheme string `json:"scheme"`
+}
+
+// TCPSocketProbe connects to a port; an accepted connection is ready.
+type TCPSocketProbe struct {
+	Port int64 `json:"port"`
+}
+
+// Readiness defaults, Kubernetes's own.
+const (
+	DefaultProbePeriod           = "10s"
+	DefaultProbeFailureThreshold = 3
+	DefaultProbeInitialDelay     = "0s"
+	DefaultHTTPPath              = "/"
+	DefaultHTTPScheme            = "HTTP"
+	// MaxTerminationGracePeriod bounds termination_grace_period: an hour
+	// is far beyond any drain a delete should wait for.
+	MaxTerminationGracePeriod = time.Hour
+)
+
+// HTTPSchemes are the schemes http_get accepts.
+var HTTPSchemes = []string{"HTTP", "HTTPS"}
+
+// Seconds is a duration in whole seconds ("1m", "30s") as a count of
+// seconds; empty is 0.
+func Seconds(d string) (int64, error) {
+	if d == "" {
+		return 0, nil
+	}
+	v, err := time.ParseDuration(d)
+	if err != nil {
+		return 0, err
+	}
+	if v%time.Second != 0 {
+		return 0, fmt.Errorf("%q is not a whole number of seconds", d)
+	}
+	return int64(v / time.Second), nil
+}
+
+// DurationEqual compares two durations by value ("1m" = "60s"); spellings
+// that do not parse compare as written.
+func DurationEqual(a, b string) bool {
+	x, errA := time.ParseDuration(a)
+	y, errB := time.ParseDuration(b)
+	if errA != nil || errB != nil || a == "" || b == "" {
+		return a == b
+	}
+	return x == y
 }
 
 // Resources are requests and limits as Kubernetes quantities.
@@ -265,6 +348,17 @@ func (s *Spec) FillDefaults() {
 		}
 	}
 	orDefault(&s.RestartPolicy, DefaultRestart)
+	if r := s.Readiness; r != nil {
+		orDefault(&r.Period, DefaultProbePeriod)
+		orDefault(&r.InitialDelay, DefaultProbeInitialDelay)
+		if r.FailureThreshold == 0 {
+			r.FailureThreshold = DefaultProbeFailureThreshold
+		}
+		if r.HTTPGet != nil {
+			orDefault(&r.HTTPGet.Path, DefaultHTTPPath)
+			orDefault(&r.HTTPGet.Scheme, DefaultHTTPScheme)
+		}
+	}
 	if s.GPU != nil && s.GPU.Count == 0 {
 		s.GPU.Count = DefaultGPUCount
 	}

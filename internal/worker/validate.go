@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -80,6 +81,7 @@ func Validate(s *Spec, policy Policy) Problems {
 	checkSecurity(&ps, s.Security)
 	checkEnvReferences(&ps, s)
 	checkIdentityAndRuntime(&ps, s)
+	checkLifecycle(&ps, s)
 	return append(ps, CheckPolicy(s, policy)...)
 }
 
@@ -474,5 +476,87 @@ func checkSecurity(ps *Problems, s *Security) {
 		if !slices.Contains(linuxCapabilities, c) {
 			ps.errorf(base.Child("add_capabilities"), "Unknown capability", "%q is not a Linux capability name; write it without CAP_, e.g. \"NET_BIND_SERVICE\".", c)
 		}
+	}
+}
+
+// CheckWaitFor checks wait_for against the spec: "ready" needs a probe to
+// wait for.
+func CheckWaitFor(w WaitFor, s *Spec) Problems {
+	var ps Problems
+	if w == WaitReady && s.Readiness == nil {
+		ps.errorf(Path{"wait_for"}, "Nothing to be ready", "wait_for = %q waits for the readiness probe; add a readiness block, or wait for %q.", WaitReady, WaitRunning)
+	}
+	return ps
+}
+
+// CheckGraceWithinDelete warns when the grace period does not fit in the
+// delete timeout: Docker would cut the stop short (to half the time left),
+// and a Kubernetes delete would time out while the pod still terminates.
+func CheckGraceWithinDelete(grace string, deleteTimeout time.Duration) Problems {
+	var ps Problems
+	if seconds, err := Seconds(grace); err == nil && time.Duration(seconds)*time.Second*2 > deleteTimeout {
+		ps.Warnf(Path{"termination_grace_period"}, "Grace period longer than the delete allows",
+			"%s is more than half of timeouts.delete (%s): on Docker the stop gets at most half of the time left, "+
+				"and on Kubernetes the delete may time out while the pod still terminates; raise timeouts.delete to at least twice the grace period.",
+			grace, deleteTimeout)
+	}
+	return ps
+}
+
+// checkDuration parses a duration of whole seconds within [least, most].
+func checkDuration(ps *Problems, p Path, value string, least, most time.Duration) {
+	if value == "" {
+		return
+	}
+	d, err := time.ParseDuration(value)
+	switch {
+	case err != nil:
+		ps.errorf(p, "Invalid duration", "%q is not a duration such as \"30s\" or \"2m\": %s.", value, err)
+	case d%time.Second != 0:
+		ps.errorf(p, "Invalid duration", "%q is not a whole number of seconds; Kubernetes counts this in seconds.", value)
+	case d < least || d > most:
+		ps.errorf(p, "Duration out of range", "%q is outside %s..%s.", value, least, most)
+	}
+}
+
+func checkPort(ps *Problems, p Path, port int64) {
+	if port < 1 || port > 65535 {
+		ps.errorf(p, "Invalid port", "%d is outside 1..65535.", port)
+	}
+}
+
+func checkLifecycle(ps *Problems, s *Spec) {
+	checkDuration(ps, Path{"termination_grace_period"}, s.TerminationGracePeriod, 0, MaxTerminationGracePeriod)
+	r := s.Readiness
+	if r == nil {
+		return
+	}
+	base := Path{"readiness"}
+	kinds := 0
+	if r.Exec != nil {
+		kinds++
+		if len(r.Exec.Command) == 0 || r.Exec.Command[0] == "" {
+			ps.errorf(base.Child("exec", "command"), "Missing command", "exec needs a command, e.g. [\"test\", \"-f\", \"/tmp/ready\"].")
+		}
+	}
+	if h := r.HTTPGet; h != nil {
+		kinds++
+		checkPort(ps, base.Child("http_get", "port"), h.Port)
+		if !strings.HasPrefix(h.Path, "/") {
+			ps.errorf(base.Child("http_get", "path"), "Invalid path", "%q must start with \"/\".", h.Path)
+		}
+		checkOneOf(ps, base.Child("http_get", "scheme"), h.Scheme, HTTPSchemes)
+	}
+	if t := r.TCPSocket; t != nil {
+		kinds++
+		checkPort(ps, base.Child("tcp_socket", "port"), t.Port)
+	}
+	if kinds != 1 {
+		ps.errorf(base, "Invalid readiness probe", "readiness has %d probes; give exactly one of exec, http_get or tcp_socket.", kinds)
+	}
+	checkDuration(ps, base.Child("period"), r.Period, time.Second, time.Hour)
+	checkDuration(ps, base.Child("initial_delay"), r.InitialDelay, 0, time.Hour)
+	if r.FailureThreshold < 1 || r.FailureThreshold > math.MaxInt32 {
+		ps.errorf(base.Child("failure_threshold"), "Invalid failure threshold", "%d must be at least 1.", r.FailureThreshold)
 	}
 }

@@ -17,11 +17,12 @@ import (
 type containerBehaviour int
 
 const (
-	behaviourRun     containerBehaviour = iota // any other tag: runs and is ready
-	behaviourMissing                           // ":missing": the pull fails
-	behaviourCrash                             // ":crash": exits 1 on every start
-	behaviourExit0                             // ":exit0": exits 0 once
-	behaviourExit1                             // ":exit1": exits 1 once
+	behaviourRun      containerBehaviour = iota // any other tag: runs and is ready
+	behaviourMissing                            // ":missing": the pull fails
+	behaviourCrash                              // ":crash": exits 1 on every start
+	behaviourExit0                              // ":exit0": exits 0 once
+	behaviourExit1                              // ":exit1": exits 1 once
+	behaviourNotReady                           // ":notready": runs; its readiness probe always fails
 )
 
 // Kubelet back-offs are compressed so that tests see each state within seconds.
@@ -41,6 +42,8 @@ func behaviourOf(image string) containerBehaviour {
 		return behaviourExit0
 	case "exit1":
 		return behaviourExit1
+	case "notready":
+		return behaviourNotReady
 	default:
 		return behaviourRun
 	}
@@ -128,6 +131,10 @@ func advanceContainer(pod *corev1.Pod, container *corev1.Container, previous *co
 		step.events = append(step.events, containerEvent{container.Name, eventType, reason, message})
 	}
 	switch behaviour {
+	case behaviourRun, behaviourNotReady:
+		if status.State.Running != nil && !status.Ready {
+			step.status.Ready, step.after, step.events = probeReadiness(container, behaviour, status.State.Running.StartedAt.Time, now)
+		}
 	case behaviourMissing:
 		if status.State.Waiting == nil || status.State.Waiting.Reason != "ErrImagePull" {
 			return step
@@ -198,10 +205,12 @@ func startContainer(pod *corev1.Pod, container *corev1.Container, behaviour cont
 	event(corev1.EventTypeNormal, "Created", fmt.Sprintf("Created container: %s", container.Name))
 	event(corev1.EventTypeNormal, "Started", fmt.Sprintf("Started container %s", container.Name))
 	switch behaviour {
-	case behaviourRun:
+	case behaviourRun, behaviourNotReady:
 		status.State.Running = &corev1.ContainerStateRunning{StartedAt: started}
-		status.Ready = true
 		status.Started = ptr.To(true)
+		var probeEvents []containerEvent
+		status.Ready, step.after, probeEvents = probeReadiness(container, behaviour, now, now)
+		step.events = append(step.events, probeEvents...)
 	case behaviourCrash:
 		status.State.Terminated = &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", StartedAt: started, FinishedAt: started, ContainerID: status.ContainerID}
 		step.after = crashBackOff(0)
@@ -212,4 +221,27 @@ func startContainer(pod *corev1.Pod, container *corev1.Container, behaviour cont
 	}
 	step.status = status
 	return step
+}
+
+// probeReadiness is a running container's readiness at now, when it may
+// change next, and the events of a probe that failed. A container without
+// a readiness probe is ready as soon as it runs. With one, the first probe
+// comes initialDelaySeconds after the start and passes, but for the tag
+// :notready, whose probe fails every periodSeconds (an Unhealthy warning
+// each time, as a kubelet reports it).
+func probeReadiness(container *corev1.Container, behaviour containerBehaviour, startedAt, now time.Time) (bool, time.Duration, []containerEvent) {
+	probe := container.ReadinessProbe
+	if probe == nil {
+		return true, 0, nil
+	}
+	firstProbe := startedAt.Add(time.Duration(probe.InitialDelaySeconds) * time.Second)
+	if now.Before(firstProbe) {
+		return false, firstProbe.Sub(now), nil
+	}
+	if behaviour != behaviourNotReady {
+		return true, 0, nil
+	}
+	period := time.Duration(max(probe.PeriodSeconds, 1)) * time.Second
+	return false, period, []containerEvent{{container.Name, corev1.EventTypeWarning, "Unhealthy",
+		"Readiness probe failed: the devcluster's simulated probe of an image tagged :notready always fails"}}
 }

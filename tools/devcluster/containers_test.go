@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 func TestImageTag(t *testing.T) {
@@ -38,5 +40,23 @@ func TestCrashBackOffDoublesUpToTheCap(t *testing.T) {
 		if got := crashBackOff(int32(restarts)); got != delay {
 			t.Errorf("crashBackOff(%d) = %s, want %s", restarts, got, delay)
 		}
+	}
+}
+
+func TestReadinessProbeFollowsItsDelayAndTheNotReadyTag(t *testing.T) {
+	start := time.Now()
+	probed := &corev1.Container{Name: "worker", ReadinessProbe: &corev1.Probe{InitialDelaySeconds: 2, PeriodSeconds: 1}}
+	if ready, after, _ := probeReadiness(&corev1.Container{Name: "worker"}, behaviourNotReady, start, start); !ready || after != 0 {
+		t.Errorf("without a probe: ready %v, next change in %s; want ready at once", ready, after)
+	}
+	if ready, after, _ := probeReadiness(probed, behaviourRun, start, start.Add(time.Second)); ready || after != time.Second {
+		t.Errorf("before the initial delay: ready %v, next change in %s; want not ready, 1s", ready, after)
+	}
+	if ready, _, _ := probeReadiness(probed, behaviourRun, start, start.Add(2*time.Second)); !ready {
+		t.Error("after the initial delay: not ready")
+	}
+	ready, after, events := probeReadiness(probed, behaviourNotReady, start, start.Add(3*time.Second))
+	if ready || after != time.Second || len(events) != 1 || events[0].reason != "Unhealthy" {
+		t.Errorf(":notready: ready %v, next in %s, events %v; want not ready, 1s, one Unhealthy", ready, after, events)
 	}
 }

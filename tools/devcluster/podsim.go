@@ -135,6 +135,10 @@ func (k *simulatedKubelet) sync(ctx context.Context, key string) (time.Duration,
 		return 0, err
 	}
 	if equality.Semantic.DeepEqual(status, &pod.Status) {
+		// A failing probe changes nothing but reports each failure.
+		for _, event := range events {
+			node.recordContainerEvent(pod, event)
+		}
 		return after, nil
 	}
 	updated := pod.DeepCopy()

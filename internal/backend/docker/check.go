@@ -5,8 +5,9 @@ import (
 )
 
 // Check names, before any API call, each setting that Docker cannot honour.
-// They are warnings: the worker still runs, and the user sees what was left
-// out instead of losing it silently.
+// Most are warnings: the worker still runs, and the user sees what was left
+// out instead of losing it silently. A readiness probe Docker cannot run is
+// an error: nothing would ever report the worker ready.
 func Check(s *worker.Spec, catalog *worker.Catalog) worker.Problems {
 	var ps worker.Problems
 	const summary = "Not honoured by Docker"
@@ -65,6 +66,15 @@ func Check(s *worker.Spec, catalog *worker.Catalog) worker.Problems {
 		for _, e := range []struct{ attr, value string }{{"ephemeral_storage", r.EphemeralStorage}, {"ephemeral_storage_limit", r.EphemeralStorageLimit}} {
 			if e.value != "" {
 				ps.Warnf(worker.Path{"resources", e.attr}, summary, "a container's disk size (storage-opt size) needs a storage driver with quotas, which overlay2 lacks without xfs pquota; resources.%s applies to the kubernetes backend only.", e.attr)
+			}
+		}
+	}
+	if r := s.Readiness; r != nil {
+		for kind, set := range map[string]bool{"http_get": r.HTTPGet != nil, "tcp_socket": r.TCPSocket != nil} {
+			if set {
+				ps.Errorf(worker.Path{"readiness", kind}, "Probe not available on Docker",
+					"Docker's health check runs a command in the container and has no %s probe; use readiness.exec (e.g. a command that "+
+						"checks the port with a tool the image has), or the kubernetes backend.", kind)
 			}
 		}
 	}

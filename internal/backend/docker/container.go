@@ -5,6 +5,7 @@ import (
 	"path"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
@@ -54,6 +55,9 @@ func buildContainer(s *worker.Spec, catalog *worker.Catalog) (*containerSpec, er
 		Env:        envList(s.Env, s.SecretEnvWO),
 		WorkingDir: s.WorkingDir,
 		Labels:     labels,
+	}
+	if err := applyLifecycle(cfg, s); err != nil {
+		return nil, err
 	}
 	host := &container.HostConfig{
 		RestartPolicy: container.RestartPolicy{Name: restartPolicies[s.RestartPolicy]},
@@ -231,4 +235,39 @@ func buildMount(v worker.Volume) (mount.Mount, error) {
 		return m, fmt.Errorf("volume %q has no source", v.Name)
 	}
 	return m, nil
+}
+
+// applyLifecycle sets the stop timeout and the health check: both live in
+// the container's Config, fixed at create, as the pod spec fixes them.
+func applyLifecycle(cfg *container.Config, s *worker.Spec) error {
+	if s.TerminationGracePeriod != "" {
+		grace, err := worker.Seconds(s.TerminationGracePeriod)
+		if err != nil {
+			return fmt.Errorf("termination_grace_period: %w", err)
+		}
+		seconds := int(grace)
+		cfg.StopTimeout = &seconds
+	}
+	r := s.Readiness
+	if r == nil {
+		return nil
+	}
+	if r.Exec == nil {
+		return fmt.Errorf("readiness: Docker runs only an exec probe as its health check")
+	}
+	period, err := worker.Seconds(r.Period)
+	if err != nil {
+		return fmt.Errorf("readiness.period: %w", err)
+	}
+	delay, err := worker.Seconds(r.InitialDelay)
+	if err != nil {
+		return fmt.Errorf("readiness.initial_delay: %w", err)
+	}
+	cfg.Healthcheck = &container.HealthConfig{
+		Test:        append([]string{"CMD"}, r.Exec.Command...),
+		Interval:    time.Duration(period) * time.Second,
+		Retries:     int(r.FailureThreshold),
+		StartPeriod: time.Duration(delay) * time.Second,
+	}
+	return nil
 }

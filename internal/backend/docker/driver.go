@@ -236,13 +236,20 @@ func (d *Driver) checkAPIFeatures(s *worker.Spec) error {
 func (d *Driver) startAndWait(ctx context.Context, id string, waitFor worker.WaitFor) (*container.InspectResponse, error) {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	msgs, errs := d.client.Events(watchCtx, events.ListOptions{Filters: filters.NewArgs(
+	watched := filters.NewArgs(
 		filters.Arg("type", string(events.ContainerEventType)),
 		filters.Arg("container", id),
 		filters.Arg("event", string(events.ActionDie)),
-	)})
+	)
+	if waitFor == worker.WaitReady {
+		watched.Add("event", string(events.ActionHealthStatus))
+	}
+	msgs, errs := d.client.Events(watchCtx, events.ListOptions{Filters: watched})
 	if err := d.client.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return nil, fmt.Errorf("starting container: %w", err)
+	}
+	if waitFor == worker.WaitReady {
+		return d.waitHealthy(ctx, id, msgs, errs)
 	}
 	if waitFor.OrDefault() != worker.WaitRunning {
 		return nil, nil
@@ -268,6 +275,53 @@ func (d *Driver) startAndWait(ctx context.Context, id string, waitFor worker.Wai
 		return nil, d.exitError(ctx, id)
 	}
 	return &info, nil
+}
+
+// waitHealthy waits, for wait_for = "ready", until the health check
+// reports healthy; unhealthy, an exit or the end of ctx fail the create
+// with the health check's last output. It returns the container's inspect.
+func (d *Driver) waitHealthy(ctx context.Context, id string, msgs <-chan events.Message, errs <-chan error) (*container.InspectResponse, error) {
+	for {
+		// An event may have come before the watch began: inspect decides,
+		// and each event only prompts another look.
+		info, err := d.client.ContainerInspect(ctx, id)
+		if err != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("inspecting container: %w", err)
+		}
+		if err == nil {
+			switch {
+			case !info.State.Running || info.RestartCount > 0:
+				return nil, d.exitError(ctx, id)
+			case info.State.Health != nil && info.State.Health.Status == container.Healthy:
+				return &info, nil
+			case info.State.Health != nil && info.State.Health.Status == container.Unhealthy:
+				return nil, fmt.Errorf("the container's readiness probe failed %d times in a row (health status unhealthy)%s", info.State.Health.FailingStreak, healthLog(info.State.Health))
+			}
+		}
+		select {
+		case <-msgs:
+		case err := <-errs:
+			return nil, fmt.Errorf("watching container events: %w", err)
+		case <-ctx.Done():
+			msg := "the container was not ready (health status starting) within the create timeout"
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				msg = "the create was cancelled before the container was ready"
+			}
+			if err == nil {
+				msg += healthLog(info.State.Health)
+			}
+			return nil, fmt.Errorf("%s: %w", msg, ctx.Err())
+		}
+	}
+}
+
+// healthLog is the last health check's exit code and output.
+func healthLog(h *container.Health) string {
+	if h == nil || len(h.Log) == 0 {
+		return ""
+	}
+	last := h.Log[len(h.Log)-1]
+	return fmt.Sprintf("; last probe exited %d: %s", last.ExitCode, strings.TrimSpace(last.Output))
 }
 
 func (d *Driver) exitError(ctx context.Context, id string) error {
@@ -411,7 +465,7 @@ func (d *Driver) Delete(ctx context.Context, ref worker.Ref, uid string) error {
 		return err
 	}
 	if info.State.Running {
-		stop := container.StopOptions{Timeout: stopTimeout(ctx)}
+		stop := container.StopOptions{Timeout: stopTimeout(ctx, info.Config.StopTimeout)}
 		if err := d.client.ContainerStop(ctx, info.ID, stop); err != nil && !cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("stopping container %q: %w", ref.Name, err)
 		}
@@ -423,10 +477,14 @@ func (d *Driver) Delete(ctx context.Context, ref worker.Ref, uid string) error {
 	return nil
 }
 
-// stopTimeout gives the process Docker's usual 10 s to exit, less when the
-// delete deadline is nearer, keeping time for the removal.
-func stopTimeout(ctx context.Context) *int {
+// stopTimeout gives the process its termination_grace_period (the
+// container's StopTimeout), else Docker's usual 10 s, to exit; less when
+// the delete deadline is nearer, keeping half the time left for the removal.
+func stopTimeout(ctx context.Context, grace *int) *int {
 	seconds := 10
+	if grace != nil {
+		seconds = *grace
+	}
 	if deadline, ok := ctx.Deadline(); ok {
 		if left := int(time.Until(deadline).Seconds()) / 2; left < seconds {
 			seconds = max(left, 0)

@@ -168,6 +168,9 @@ func describe(pod *corev1.Pod) string {
 		}
 	case status.State.Running != nil && !status.Ready:
 		msg += fmt.Sprintf(", container %s running but not ready", status.Name)
+		if ready := condition(pod, corev1.PodReady); ready != nil && ready.Message != "" {
+			msg += fmt.Sprintf(" (%s: %s)", ready.Reason, ready.Message)
+		}
 	}
 	return msg
 }

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // buildPod is the pod that makes spec real. It is a pure function of spec and
@@ -70,6 +71,9 @@ func buildPod(spec *worker.Spec, opts Options) (*corev1.Pod, error) {
 			RestartPolicy:   corev1.RestartPolicy(spec.RestartPolicy),
 			SecurityContext: podSecurity(spec.Security),
 		},
+	}
+	if err := applyLifecycle(&pod.Spec, spec); err != nil {
+		return nil, err
 	}
 	pod.Spec.ImagePullSecrets = pullSecrets(spec.ImagePullSecrets)
 	pod.Spec.ServiceAccountName = spec.ServiceAccountName
@@ -269,3 +273,45 @@ func containerSecurity(s *worker.Security) *corev1.SecurityContext {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// applyLifecycle sets the grace period and the readiness probe.
+func applyLifecycle(pod *corev1.PodSpec, spec *worker.Spec) error {
+	if spec.TerminationGracePeriod != "" {
+		grace, err := worker.Seconds(spec.TerminationGracePeriod)
+		if err != nil {
+			return fmt.Errorf("termination_grace_period: %w", err)
+		}
+		pod.TerminationGracePeriodSeconds = &grace
+	}
+	r := spec.Readiness
+	if r == nil {
+		return nil
+	}
+	period, err := worker.Seconds(r.Period)
+	if err != nil {
+		return fmt.Errorf("readiness.period: %w", err)
+	}
+	delay, err := worker.Seconds(r.InitialDelay)
+	if err != nil {
+		return fmt.Errorf("readiness.initial_delay: %w", err)
+	}
+	probe := &corev1.Probe{
+		PeriodSeconds:       int32(period),
+		FailureThreshold:    int32(r.FailureThreshold),
+		InitialDelaySeconds: int32(delay),
+	}
+	switch {
+	case r.Exec != nil:
+		probe.Exec = &corev1.ExecAction{Command: r.Exec.Command}
+	case r.HTTPGet != nil:
+		probe.HTTPGet = &corev1.HTTPGetAction{
+			Path:   r.HTTPGet.Path,
+			Port:   intstr.FromInt32(int32(r.HTTPGet.Port)),
+			Scheme: corev1.URIScheme(r.HTTPGet.Scheme),
+		}
+	case r.TCPSocket != nil:
+		probe.TCPSocket = &corev1.TCPSocketAction{Port: intstr.FromInt32(int32(r.TCPSocket.Port))}
+	}
+	pod.Containers[0].ReadinessProbe = probe
+	return nil
+}

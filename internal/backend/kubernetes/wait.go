@@ -58,8 +58,25 @@ func reached(pod *corev1.Pod, waitFor worker.WaitFor) bool {
 	if pod.Status.Phase != corev1.PodRunning {
 		return false
 	}
+	if waitFor == worker.WaitReady {
+		return conditionTrue(pod, corev1.PodReady)
+	}
 	status := workerStatus(pod)
+	// With a readiness probe, being ready is wait_for = "ready"'s business:
+	// "running" asks for the running container only.
+	if status != nil && hasReadinessProbe(pod) {
+		return status.State.Running != nil
+	}
 	return status != nil && status.Ready
+}
+
+func hasReadinessProbe(pod *corev1.Pod) bool {
+	for _, c := range pod.Spec.Containers {
+		if c.Name == worker.ContainerName {
+			return c.ReadinessProbe != nil
+		}
+	}
+	return false
 }
 
 // waitGone watches until the pod with pod's UID no longer exists.
