@@ -26,11 +26,7 @@ const nvidiaCDIPrefix = "nvidia.com/gpu"
 // at plan.
 func (d *Driver) Preflight(ctx context.Context, s *worker.Spec) worker.PreflightReport {
 	var report worker.PreflightReport
-	if s.GPU == nil {
-		return report
-	}
-	gpu, ok := d.catalog.Lookup(s.GPU.Type)
-	if !ok || gpu.Vendor != worker.VendorNVIDIA {
+	if !PreflightNeeded(s, d.catalog) {
 		return report
 	}
 	info, err := d.info.get(ctx, d.client)
@@ -106,4 +102,14 @@ func (c *daemonInfo) get(ctx context.Context, cli *client.Client) (system.Info, 
 	}
 	c.done, c.info = true, info
 	return info, nil
+}
+
+// PreflightNeeded tells whether Preflight has anything to ask the daemon
+// about s, so that a plan without NVIDIA GPUs never connects.
+func PreflightNeeded(s *worker.Spec, catalog *worker.Catalog) bool {
+	if s.GPU == nil {
+		return false
+	}
+	gpu, ok := catalog.Lookup(s.GPU.Type)
+	return ok && gpu.Vendor == worker.VendorNVIDIA
 }
