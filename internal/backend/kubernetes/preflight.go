@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -131,7 +132,7 @@ func (d *Driver) checkPlacement(ctx context.Context, pod *corev1.Pod, spec *work
 		}
 		resource := corev1.ResourceName(gpuType.ResourceName())
 		key := d.opts.GPUNodeLabelKey
-		offered := gpuOffer(nodes, key, resource)
+		offered := gpuOffer(nodes, key, d.opts.Catalog)
 		labelled := nodesWith(nodes, func(n *corev1.Node) bool { return n.Labels[key] == gpuType.NodeLabel })
 		switch {
 		case len(labelled) == 0:
@@ -202,17 +203,29 @@ func largest(nodes []*corev1.Node, resource corev1.ResourceName) int64 {
 	return most
 }
 
-// gpuOffer says which GPU types the nodes have and how many of resource
-// each offers, e.g. "nvidia-tesla-t4 ×2 (2 nodes), nvidia-tesla-a100 ×4 (1 node)".
-func gpuOffer(nodes []corev1.Node, key string, resource corev1.ResourceName) string {
+// gpuOffer says which GPU types the nodes have and how many GPUs (of the
+// catalog's resources) each offers, e.g. "nvidia-tesla-t4 ×2 (2 nodes),
+// nvidia-tesla-a100 ×4 (1 node)".
+func gpuOffer(nodes []corev1.Node, key string, catalog *worker.Catalog) string {
+	var resources []corev1.ResourceName
+	for _, t := range catalog.Types() {
+		if name := corev1.ResourceName(t.ResourceName()); !slices.Contains(resources, name) {
+			resources = append(resources, name)
+		}
+	}
 	count := map[string]int{}
 	for _, n := range nodes {
 		value, ok := n.Labels[key]
 		if !ok {
 			continue
 		}
-		q := n.Status.Allocatable[resource]
-		count[fmt.Sprintf("%s ×%d", value, q.Value())]++
+		var gpus int64
+		for _, r := range resources {
+			if q, ok := n.Status.Allocatable[r]; ok {
+				gpus = max(gpus, q.Value())
+			}
+		}
+		count[fmt.Sprintf("%s ×%d", value, gpus)]++
 	}
 	if len(count) == 0 {
 		return fmt.Sprintf("no node has the label %s", key)
