@@ -180,3 +180,61 @@ func TestAccPreflightKubernetes_placementWarnsAtPlan(t *testing.T) {
 	assert.Empty(t, string(log), "preflight = \"off\" asks the cluster nothing")
 	assertNoPods(t, cli, ns)
 }
+
+// TestAccPreflightKubernetes_restrictedAccountPlansWithAtMostAWarning plans,
+// as the namespace-scoped account of the devcluster, a GPU worker in its
+// namespace (the dry-run is allowed, the node list is not: skipped without
+// a word) and one in a namespace it may not create pods in (the dry-run is
+// skipped with a warning): the plan succeeds and makes nothing.
+func TestAccPreflightKubernetes_restrictedAccountPlansWithAtMostAWarning(t *testing.T) {
+	cli, _ := kubeTestClient(t)
+	restricted := requireEnv(t, envTestRestrictedKubeconfig)
+	own, other := randomName("pf"), randomName("pf")
+	w := newWorkspace(t, preflightProvider(restricted, "")+k8sWorker(own, restrictedNamespace, k8sImage, `gpu {
+    type = "T4"
+  }`)+k8sWorker(other, "default", k8sImage, ""))
+	changes, out := w.planChanges()
+	assert.True(t, changes)
+	assert.NotContains(t, out, "Error:")
+	assert.Equal(t, 1, strings.Count(out, "Warning: Preflight check skipped"), out)
+	assert.Contains(t, strings.Join(strings.Fields(out), " "), `could not run the server-side dry-run of the pod: pods is forbidden: User "system:serviceaccount:hodei-limited:hodei-provider" cannot create resource "pods"`)
+	assert.NotContains(t, out, "listing nodes")
+	assert.NoError(t, assertNoPod(cli, restrictedNamespace, own))
+	assert.NoError(t, assertNoPod(cli, "default", other))
+}
+
+// TestAccPreflightKubernetes_noChangePlanAsksNothing applies a GPU worker and
+// plans it again: the refresh reads the pod once and the plan sends no
+// dry-run and lists no nodes.
+func TestAccPreflightKubernetes_noChangePlanAsksNothing(t *testing.T) {
+	cli, kubeconfig := kubeTestClient(t)
+	ns := testNamespace(t, cli, nil)
+	requests := filepath.Join(t.TempDir(), "requests.log")
+	t.Setenv(EnvRequestLog, requests)
+	config := preflightProvider(kubeconfig, "") + k8sWorker("steady", ns, k8sImage, `gpu {
+    type = "T4"
+  }`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				PreConfig: func() { require.NoError(t, os.Truncate(requests, 0)) },
+				Config:    config,
+				PlanOnly:  true,
+			},
+			{
+				PreConfig: func() {
+					data, err := os.ReadFile(requests)
+					require.NoError(t, err)
+					log := string(data)
+					assert.NotContains(t, log, "POST", "no dry-run for a worker that stays:\n%s", log)
+					assert.NotContains(t, log, "/nodes", "no node list for a worker that stays:\n%s", log)
+					assert.Equal(t, 1, strings.Count(log, "kubernetes GET /api/v1/namespaces/"+ns+"/pods/steady\n"), "one read per refresh:\n%s", log)
+				},
+				Config:   config,
+				PlanOnly: true,
+			},
+		},
+	})
+}
