@@ -238,3 +238,31 @@ func TestAccPreflightKubernetes_noChangePlanAsksNothing(t *testing.T) {
 		},
 	})
 }
+
+// TestAccPreflight_unreachableEnginesWarnAndPlan plans a Kubernetes worker
+// and an NVIDIA Docker worker against engines where nothing listens: the
+// preflight is skipped with a warning naming the address, and the plan
+// succeeds (a cluster made in the same run is not there yet either).
+func TestAccPreflight_unreachableEnginesWarnAndPlan(t *testing.T) {
+	faultPrereqs(t)
+	w := newWorkspace(t, unreachableKubernetes+`
+resource "hodei_worker" "k8s" {
+  name    = "pf-unreachable"
+  backend = "kubernetes"
+  image   = "registry.example/hodei/worker:1.0"
+}
+resource "hodei_worker" "gpu" {
+  name    = "pf-unreachable"
+  backend = "docker"
+  image   = "registry.example/hodei/worker:1.0"
+  gpu { type = "T4" }
+}
+`)
+	changes, out := w.planChanges()
+	assert.True(t, changes)
+	assert.NotContains(t, out, "Error:")
+	assert.Equal(t, 2, strings.Count(out, "Warning: Preflight check skipped"), out)
+	flat := strings.Join(strings.Fields(out), " ")
+	assert.Contains(t, flat, "127.0.0.1:1")
+	assert.Contains(t, flat, "/nonexistent/hodei-test/docker.sock")
+}

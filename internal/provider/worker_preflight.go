@@ -35,7 +35,7 @@ func (r *workerResource) preflight(ctx context.Context, req resource.ModifyPlanR
 	}
 	drv, err := r.data.driver(ctx, backend)
 	if err != nil {
-		diags.AddAttributeWarning(path.Root("backend"), "Preflight skipped", "The plan could not check the worker against its engine: "+err.Error())
+		diags.AddAttributeWarning(path.Root("backend"), "Preflight check skipped", "The plan could not check the worker against its engine: "+err.Error()+". The apply may still succeed.")
 		return
 	}
 	checker, ok := drv.(worker.Preflighter)

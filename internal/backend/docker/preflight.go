@@ -63,6 +63,9 @@ func describeGPUSupport(info system.Info) string {
 		runtimes = append(runtimes, name)
 	}
 	sort.Strings(runtimes)
+	if len(runtimes) == 0 {
+		runtimes = []string{"none"}
+	}
 	cdi := "none"
 	if len(info.CDISpecDirs) > 0 {
 		cdi = strings.Join(info.CDISpecDirs, ", ")

@@ -39,25 +39,28 @@ func (d *Driver) Preflight(ctx context.Context, spec *worker.Spec) worker.Prefli
 		// The plan's own checks report what buildPod refuses.
 		return report
 	}
-	d.dryRun(ctx, pod, &report)
+	if !d.dryRun(ctx, pod, &report) {
+		return report
+	}
 	if selectsNodes(pod) {
 		d.checkPlacement(ctx, pod, spec, &report)
 	}
 	return report
 }
 
-// dryRun reports what admission says about pod.
-func (d *Driver) dryRun(ctx context.Context, pod *corev1.Pod, report *worker.PreflightReport) {
+// dryRun reports what admission says about pod, and whether the API
+// server answered.
+func (d *Driver) dryRun(ctx context.Context, pod *corev1.Pod, report *worker.PreflightReport) bool {
 	_, err := d.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 	if err == nil || apierrors.IsAlreadyExists(err) {
 		// A pod of that name exists: the one this plan replaces, or one
 		// that create will report on at apply.
-		return
+		return true
 	}
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) || apierrors.IsUnauthorized(err) {
 		report.Skipped = append(report.Skipped, worker.SkippedCheck{Check: checkDryRun, Reason: d.apiError("sending the pod", err).Error()})
-		return
+		return false
 	}
 	msg := status.Status().Message
 	where := fmt.Sprintf("the API server refused pod %s/%s at a dry-run create, as it would at apply: %s", pod.Namespace, pod.Name, msg)
@@ -74,19 +77,24 @@ func (d *Driver) dryRun(ctx context.Context, pod *corev1.Pod, report *worker.Pre
 		report.Problems = append(report.Problems, worker.Problem{Path: worker.Path{"resources"}, Summary: "Outside the namespace's LimitRange", Detail: where})
 	case strings.Contains(msg, "admission webhook") && strings.Contains(msg, "denied the request"):
 		report.Problems = append(report.Problems, worker.Problem{Summary: "Refused by an admission webhook", Detail: where})
-	case apierrors.IsNotFound(err) || strings.Contains(msg, "not found"):
-		// A namespace or service account that another resource of the
-		// same run may create.
+	case apierrors.IsNotFound(err) || strings.Contains(msg, "not found") || strings.Contains(msg, "no PriorityClass with name"):
+		// A namespace, service account or priority class that another
+		// resource of the same run may create.
 		report.Problems = append(report.Problems, worker.Problem{Path: missingObjectPath(msg), Warning: true, Summary: "Refers to an object that does not exist yet",
 			Detail: where + ". Nothing to do if another resource of this configuration creates it."})
 	default:
 		report.Problems = append(report.Problems, worker.Problem{Summary: "Refused by the Kubernetes API server", Detail: where})
 	}
+	return true
 }
 
+// missingObjectPath is the attribute that names the missing object.
 func missingObjectPath(msg string) worker.Path {
-	if strings.Contains(msg, "namespaces") {
+	switch {
+	case strings.Contains(msg, "namespaces"):
 		return worker.Path{"namespace"}
+	case strings.Contains(msg, "PriorityClass"):
+		return worker.Path{"scheduling", "priority_class_name"}
 	}
 	return nil
 }
