@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -197,6 +198,7 @@ func TestAccPreflightKubernetes_restrictedAccountPlansWithAtMostAWarning(t *test
 	assert.True(t, changes)
 	assert.NotContains(t, out, "Error:")
 	assert.Equal(t, 1, strings.Count(out, "Warning: Preflight check skipped"), out)
+	assert.NotContains(t, out, "more similar warning", "the node list is skipped without a word")
 	assert.Contains(t, strings.Join(strings.Fields(out), " "), `could not run the server-side dry-run of the pod: pods is forbidden: User "system:serviceaccount:hodei-limited:hodei-provider" cannot create resource "pods"`)
 	assert.NotContains(t, out, "listing nodes")
 	assert.NoError(t, assertNoPod(cli, restrictedNamespace, own))
@@ -258,11 +260,24 @@ resource "hodei_worker" "gpu" {
   gpu { type = "T4" }
 }
 `)
-	changes, out := w.planChanges()
-	assert.True(t, changes)
-	assert.NotContains(t, out, "Error:")
-	assert.Equal(t, 2, strings.Count(out, "Warning: Preflight check skipped"), out)
-	flat := strings.Join(strings.Fields(out), " ")
-	assert.Contains(t, flat, "127.0.0.1:1")
-	assert.Contains(t, flat, "/nonexistent/hodei-test/docker.sock")
+	// As JSON, each diagnostic of its own: the human view shows the second
+	// warning of a summary as "one more similar warning".
+	out, err := w.run(time.Minute, "plan", "-input=false", "-json")
+	require.NoError(t, err, out)
+	var details []string
+	for _, line := range strings.Split(out, "\n") {
+		var msg struct {
+			Type       string `json:"type"`
+			Diagnostic struct {
+				Severity, Summary, Detail string
+			} `json:"diagnostic"`
+		}
+		if json.Unmarshal([]byte(line), &msg) == nil && msg.Type == "diagnostic" && msg.Diagnostic.Summary == "Preflight check skipped" {
+			assert.Equal(t, "warning", msg.Diagnostic.Severity)
+			details = append(details, msg.Diagnostic.Detail)
+		}
+	}
+	require.Len(t, details, 2, out)
+	assert.Contains(t, strings.Join(details, "\n"), "https://127.0.0.1:1")
+	assert.Contains(t, strings.Join(details, "\n"), "/nonexistent/hodei-test/docker.sock")
 }
