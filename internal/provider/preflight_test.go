@@ -205,10 +205,11 @@ func TestAccPreflightKubernetes_restrictedAccountPlansWithAtMostAWarning(t *test
 	assert.NoError(t, assertNoPod(cli, "default", other))
 }
 
-// TestAccPreflightKubernetes_noChangePlanAsksNothing applies a GPU worker and
-// plans it again: the refresh reads the pod once and the plan sends no
-// dry-run and lists no nodes.
-func TestAccPreflightKubernetes_noChangePlanAsksNothing(t *testing.T) {
+// TestAccPreflightKubernetes_onlyCreatesAndReplacementsAsk applies a GPU
+// worker and plans it again: the refresh reads the pod once and the plan
+// sends no dry-run and lists no nodes. A plan that replaces it sends one
+// dry-run (the pod of that name exists: no error) and lists the nodes once.
+func TestAccPreflightKubernetes_onlyCreatesAndReplacementsAsk(t *testing.T) {
 	cli, kubeconfig := kubeTestClient(t)
 	ns := testNamespace(t, cli, nil)
 	requests := filepath.Join(t.TempDir(), "requests.log")
@@ -233,6 +234,28 @@ func TestAccPreflightKubernetes_noChangePlanAsksNothing(t *testing.T) {
 					assert.NotContains(t, log, "POST", "no dry-run for a worker that stays:\n%s", log)
 					assert.NotContains(t, log, "/nodes", "no node list for a worker that stays:\n%s", log)
 					assert.Equal(t, 1, strings.Count(log, "kubernetes GET /api/v1/namespaces/"+ns+"/pods/steady\n"), "one read per refresh:\n%s", log)
+				},
+				Config:   config,
+				PlanOnly: true,
+			},
+			{
+				// A new image replaces the pod: Terraform plans the create
+				// half with no prior state, and the preflight runs for it.
+				PreConfig:          func() { require.NoError(t, os.Truncate(requests, 0)) },
+				Config:             strings.Replace(config, k8sImage, k8sImageV2, 1),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				PreConfig: func() {
+					data, err := os.ReadFile(requests)
+					require.NoError(t, err)
+					log := string(data)
+					// The step plans more than once, each in a provider
+					// process of its own: one dry-run and one node list each.
+					dryRuns := strings.Count(log, "kubernetes POST /api/v1/namespaces/"+ns+"/pods\n")
+					assert.Positive(t, dryRuns, "a dry-run for the replacement:\n%s", log)
+					assert.Equal(t, dryRuns, strings.Count(log, "kubernetes GET /api/v1/nodes\n"), "one node list per plan:\n%s", log)
 				},
 				Config:   config,
 				PlanOnly: true,
