@@ -47,6 +47,7 @@ type providerModel struct {
 	Docker            types.Object `tfsdk:"docker"`
 	Kubernetes        types.Object `tfsdk:"kubernetes"`
 	GPUTypes          types.List   `tfsdk:"gpu_type"`
+	Preflight         types.String `tfsdk:"preflight"`
 }
 
 type dockerModel struct {
@@ -116,6 +117,16 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				ElementType:         types.StringType,
 				Optional:            true,
 				MarkdownDescription: "When set, a `host_path` volume outside these path prefixes is a plan error.",
+			},
+			"preflight": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "How `terraform plan` checks each worker it creates or replaces against its engine: " + enumDoc(worker.PreflightModes) + "; default `\"on\"`. " +
+					"`\"on\"`: on Kubernetes the pod is sent with `dryRun=All`, so that what admission refuses (Pod Security, ResourceQuota, LimitRange, webhooks) fails the plan, " +
+					"and a GPU, node selector or required node affinity that no node can satisfy is a warning; on Docker an NVIDIA GPU worker on a daemon without NVIDIA support fails the plan. " +
+					"`\"strict\"`: those warnings are errors too. `\"off\"`: the plan asks the engines nothing. " +
+					"Cost: one dry-run request per created Kubernetes worker, one node list and one `docker info` per provider process, and none for a worker that stays. " +
+					"Checks the plan cannot run (no permission, engine not reachable yet) are skipped with a warning. See the [plan-time checks guide](../guides/plan-time-checks).",
+				Validators: oneOf(worker.PreflightModes),
 			},
 		},
 		Blocks: map[string]schema.Block{
@@ -224,6 +235,10 @@ func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		data.gpuNodeLabelKey = worker.DefaultGPUNodeLabel
 	}
 	data.hostPathAllowlist = strList(cfg.HostPathAllowlist)
+	data.preflight = worker.Preflight(str(cfg.Preflight))
+	if data.preflight == "" {
+		data.preflight = worker.PreflightOn
+	}
 	if !cfg.GPUTypes.IsUnknown() {
 		var extra []worker.GPUType
 		for _, t := range listAs[gpuTypeModel](ctx, cfg.GPUTypes, &resp.Diagnostics) {

@@ -28,6 +28,8 @@ type providerData struct {
 	catalog           *worker.Catalog
 	dockerConfig      docker.Config
 	kubernetesConfig  kubernetes.Config
+	// preflight is how the plan checks created workers against their engine.
+	preflight worker.Preflight
 
 	dockerDriver     lazyDriver
 	kubernetesDriver lazyDriver

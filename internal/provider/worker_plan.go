@@ -81,6 +81,10 @@ func (r *workerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.preflight(ctx, req, &plan, spec, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	if !req.State.Raw.IsNull() {
 		var state workerModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)

@@ -292,15 +292,25 @@ resource "hodei_worker" "test" {
 func TestAccWorkerDocker_nvidiaGPURefusedWithoutOrphan(t *testing.T) {
 	cli := dockerTestClient(t)
 	name := randomName("gpu")
+	const gpu = `gpu {
+    type  = "A100"
+    count = 2
+  }`
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{
 			{
-				Config: simpleWorker(name, `gpu {
-    type  = "A100"
-    count = 2
-  }`),
-				// The daemon's own words when no NVIDIA runtime is installed.
+				// The plan reads docker info and refuses at once.
+				Config:   simpleWorker(name, gpu),
+				PlanOnly: true,
+				ExpectError: words(`The Docker daemon has no NVIDIA GPU support`, `gpu.type:`,
+					`needs the NVIDIA container runtime or NVIDIA CDI devices`, `docker info reports Runtimes: io.containerd.runc.v2`, `CDISpecDirs: none; CDI devices: 0`),
+			},
+			{
+				PreConfig: func() { assert.NoError(t, assertNoContainer(cli, name)) },
+				// Without the preflight, the daemon's own words when no
+				// NVIDIA runtime is installed, at apply.
+				Config:      `provider "hodei" { preflight = "off" }` + simpleWorker(name, gpu),
 				ExpectError: regexp.MustCompile(`(?i)could\s+not\s+select\s+device\s+driver\s+"nvidia"`),
 			},
 			{

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -37,8 +36,8 @@ type Driver struct {
 	catalog      *worker.Catalog
 	registryAuth []RegistryAuth
 
-	hostOnce sync.Once
-	hostName string
+	// info is the daemon's `docker info`, asked once per provider process.
+	info daemonInfo
 }
 
 // NewDriver uses a client made by NewClient, and pulls images with the
@@ -418,12 +417,11 @@ func (d *Driver) Read(ctx context.Context, ref worker.Ref) (*worker.Observed, er
 
 // nodeName is the daemon's host name, asked once per provider process.
 func (d *Driver) nodeName(ctx context.Context) string {
-	d.hostOnce.Do(func() {
-		if info, err := d.client.Info(ctx); err == nil {
-			d.hostName = info.Name
-		}
-	})
-	return d.hostName
+	info, err := d.info.get(ctx, d.client)
+	if err != nil {
+		return ""
+	}
+	return info.Name
 }
 
 // Update changes CPU and memory of the running container; nothing else

@@ -37,6 +37,8 @@ type Driver struct {
 	client kubernetes.Interface
 	host   string
 	opts   Options
+	// nodes are listed once, for the plan's placement checks.
+	nodes nodeCache
 }
 
 var _ worker.Driver = (*Driver)(nil)

@@ -1,0 +1,333 @@
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
+
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
+)
+
+var _ worker.Preflighter = (*Driver)(nil)
+
+const (
+	checkDryRun    = "server-side dry-run of the pod"
+	checkPlacement = "placement against the cluster's nodes"
+)
+
+// Preflight sends the pod to the API server with dryRun=All, so that
+// admission (Pod Security, ResourceQuota, LimitRange, webhooks) answers at
+// plan, and, for a pod that selects nodes or asks for GPUs, matches it
+// against the cluster's nodes, listed once per provider process.
+func (d *Driver) Preflight(ctx context.Context, spec *worker.Spec) worker.PreflightReport {
+	var report worker.PreflightReport
+	pod, err := buildPod(spec, d.opts)
+	if err != nil {
+		// The plan's own checks report what buildPod refuses.
+		return report
+	}
+	if !d.dryRun(ctx, pod, &report) {
+		return report
+	}
+	if selectsNodes(pod) {
+		d.checkPlacement(ctx, pod, spec, &report)
+	}
+	return report
+}
+
+// dryRun reports what admission says about pod, and whether the API
+// server answered.
+func (d *Driver) dryRun(ctx context.Context, pod *corev1.Pod, report *worker.PreflightReport) bool {
+	_, err := d.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err == nil || apierrors.IsAlreadyExists(err) {
+		// A pod of that name exists: the one this plan replaces, or one
+		// that create will report on at apply.
+		return true
+	}
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || apierrors.IsUnauthorized(err) {
+		report.Skipped = append(report.Skipped, worker.SkippedCheck{Check: checkDryRun, Reason: d.apiError("sending the pod", err).Error()})
+		return false
+	}
+	msg := status.Status().Message
+	where := fmt.Sprintf("the API server refused pod %s/%s at a dry-run create, as it would at apply: %s", pod.Namespace, pod.Name, msg)
+	switch {
+	case apierrors.IsForbidden(err) && strings.Contains(msg, "cannot create resource"):
+		// RBAC: a dry-run needs the create verb; so does the apply, but
+		// the account that plans is not always the one that applies.
+		report.Skipped = append(report.Skipped, worker.SkippedCheck{Check: checkDryRun, Reason: msg})
+	case strings.Contains(msg, "violates PodSecurity"):
+		report.Problems = append(report.Problems, worker.Problem{Path: worker.Path{"security"}, Summary: "Refused by Pod Security Admission", Detail: where})
+	case strings.Contains(msg, "exceeded quota") || strings.Contains(msg, "failed quota"):
+		report.Problems = append(report.Problems, d.quotaProblem(ctx, pod, where))
+	case strings.Contains(msg, "usage per Container") || strings.Contains(msg, "usage per Pod") || strings.Contains(msg, "to request ratio"):
+		report.Problems = append(report.Problems, worker.Problem{Path: worker.Path{"resources"}, Summary: "Outside the namespace's LimitRange", Detail: where})
+	case strings.Contains(msg, "admission webhook") && strings.Contains(msg, "denied the request"):
+		report.Problems = append(report.Problems, worker.Problem{Summary: "Refused by an admission webhook", Detail: where})
+	case apierrors.IsNotFound(err) || strings.Contains(msg, "not found") || strings.Contains(msg, "no PriorityClass with name"):
+		// A namespace, service account or priority class that another
+		// resource of the same run may create.
+		report.Problems = append(report.Problems, worker.Problem{Path: missingObjectPath(msg), Warning: true, Summary: "Refers to an object that does not exist yet",
+			Detail: where + ". Nothing to do if another resource of this configuration creates it."})
+	default:
+		report.Problems = append(report.Problems, worker.Problem{Summary: "Refused by the Kubernetes API server", Detail: where})
+	}
+	return true
+}
+
+// missingObjectPath is the attribute that names the missing object.
+func missingObjectPath(msg string) worker.Path {
+	switch {
+	case strings.Contains(msg, "namespaces"):
+		return worker.Path{"namespace"}
+	case strings.Contains(msg, "PriorityClass"):
+		return worker.Path{"scheduling", "priority_class_name"}
+	}
+	return nil
+}
+
+// quotaProblem is an error, unless a pod of the worker's name exists: that
+// is the pod a replacement removes first, and it counts against the quota
+// until then.
+func (d *Driver) quotaProblem(ctx context.Context, pod *corev1.Pod, where string) worker.Problem {
+	p := worker.Problem{Path: worker.Path{"resources"}, Summary: "Exceeds the namespace's ResourceQuota", Detail: where}
+	if existing, err := d.getOwned(ctx, pod.Namespace, pod.Name); err == nil && existing != nil {
+		p.Warning = true
+		p.Detail += fmt.Sprintf(". Pod %s/%s still counts against the quota; if this plan replaces it, the quota may have room once it is gone.", pod.Namespace, pod.Name)
+	}
+	return p
+}
+
+// selectsNodes tells whether the pod depends on particular nodes: GPUs, a
+// node selector or a required node affinity.
+func selectsNodes(pod *corev1.Pod) bool {
+	if len(pod.Spec.NodeSelector) > 0 {
+		return true
+	}
+	if a := pod.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+		return true
+	}
+	return false
+}
+
+// checkPlacement warns about what no node of the cluster offers.
+func (d *Driver) checkPlacement(ctx context.Context, pod *corev1.Pod, spec *worker.Spec, report *worker.PreflightReport) {
+	nodes, err := d.nodes.list(ctx, d.client)
+	if err != nil {
+		report.Skipped = append(report.Skipped, worker.SkippedCheck{Check: checkPlacement, Reason: err.Error(), Quiet: apierrors.IsForbidden(err)})
+		return
+	}
+	warn := func(path worker.Path, summary, format string, args ...any) {
+		report.Problems.Warnf(path, summary, format+". The scheduler would leave the pod Pending until the create times out.", args...)
+	}
+	if spec.GPU != nil {
+		gpuType, ok := d.opts.Catalog.Lookup(spec.GPU.Type)
+		if !ok {
+			return
+		}
+		resource := corev1.ResourceName(gpuType.ResourceName())
+		key := d.opts.GPUNodeLabelKey
+		offered := gpuOffer(nodes, key, d.opts.Catalog)
+		labelled := nodesWith(nodes, func(n *corev1.Node) bool { return n.Labels[key] == gpuType.NodeLabel })
+		switch {
+		case len(labelled) == 0:
+			warn(worker.Path{"gpu", "type"}, "No node has this GPU type", "no node has the label %s=%s (gpu type %q); nodes offer: %s", key, gpuType.NodeLabel, spec.GPU.Type, offered)
+			return
+		case largest(labelled, resource) == 0:
+			warn(worker.Path{"gpu", "type"}, "No node offers this GPU resource", "no node with %s=%s has %s in its allocatable resources; nodes offer: %s", key, gpuType.NodeLabel, resource, offered)
+			return
+		case spec.GPU.Count > largest(labelled, resource):
+			warn(worker.Path{"gpu", "count"}, "More GPUs than any node offers", "gpu.count %d exceeds the %d %s of the largest node with %s=%s; nodes offer: %s",
+				spec.GPU.Count, largest(labelled, resource), resource, key, gpuType.NodeLabel, offered)
+			return
+		}
+	}
+	selected := nodesWith(nodes, func(n *corev1.Node) bool {
+		ok, err := nodeaffinity.GetRequiredNodeAffinity(pod).Match(n)
+		return err == nil && ok
+	})
+	if len(selected) == 0 {
+		// With nodes that the selector alone matches, the affinity is what
+		// rules them out.
+		path := worker.Path{"scheduling", "node_selector"}
+		if len(nodesWith(nodes, func(n *corev1.Node) bool {
+			ok, err := nodeaffinity.NewRequiredNodeAffinity(pod.Spec.NodeSelector, nil).Match(n)
+			return err == nil && ok
+		})) > 0 {
+			path = worker.Path{"scheduling", "node_affinity"}
+		}
+		warn(path, "No node matches", "no node matches the pod's node selector and required node affinity; nodes carry: %s", nodeLabels(nodes, pod))
+		return
+	}
+	untolerated := map[string][]string{}
+	for _, n := range selected {
+		taint, ok := corev1helpers.FindMatchingUntoleratedTaint(logr.Discard(), n.Spec.Taints, pod.Spec.Tolerations, func(t *corev1.Taint) bool {
+			return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+		}, false)
+		if !ok {
+			return
+		}
+		untolerated[taint.ToString()] = append(untolerated[taint.ToString()], n.Name)
+	}
+	var taints []string
+	for taint, names := range untolerated {
+		taints = append(taints, fmt.Sprintf("%s (%s)", taint, strings.Join(names, ", ")))
+	}
+	sort.Strings(taints)
+	warn(worker.Path{"scheduling", "toleration"}, "Every matching node has a taint the worker does not tolerate",
+		"the nodes that match carry taints with no toleration in the worker: %s", strings.Join(taints, "; "))
+}
+
+func nodesWith(nodes []corev1.Node, match func(*corev1.Node) bool) []*corev1.Node {
+	var out []*corev1.Node
+	for i := range nodes {
+		if match(&nodes[i]) {
+			out = append(out, &nodes[i])
+		}
+	}
+	return out
+}
+
+func largest(nodes []*corev1.Node, resource corev1.ResourceName) int64 {
+	var most int64
+	for _, n := range nodes {
+		if q, ok := n.Status.Allocatable[resource]; ok {
+			most = max(most, q.Value())
+		}
+	}
+	return most
+}
+
+// gpuOffer says which GPU types the nodes have and how many GPUs (of the
+// catalog's resources) each offers, e.g. "nvidia-tesla-t4 ×2 (2 nodes),
+// nvidia-tesla-a100 ×4 (1 node)".
+func gpuOffer(nodes []corev1.Node, key string, catalog *worker.Catalog) string {
+	var resources []corev1.ResourceName
+	for _, t := range catalog.Types() {
+		if name := corev1.ResourceName(t.ResourceName()); !slices.Contains(resources, name) {
+			resources = append(resources, name)
+		}
+	}
+	count := map[string]int{}
+	for _, n := range nodes {
+		value, ok := n.Labels[key]
+		if !ok {
+			continue
+		}
+		var gpus int64
+		for _, r := range resources {
+			if q, ok := n.Status.Allocatable[r]; ok {
+				gpus = max(gpus, q.Value())
+			}
+		}
+		count[fmt.Sprintf("%s ×%d", value, gpus)]++
+	}
+	if len(count) == 0 {
+		return fmt.Sprintf("no node has the label %s", key)
+	}
+	var out []string
+	for offer, n := range count {
+		out = append(out, fmt.Sprintf("%s (%s)", offer, plural(n, "node")))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// nodeLabels lists, for each key the pod selects on, the values the nodes
+// carry.
+func nodeLabels(nodes []corev1.Node, pod *corev1.Pod) string {
+	keys := map[string]bool{}
+	for k := range pod.Spec.NodeSelector {
+		keys[k] = true
+	}
+	if a := pod.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+		for _, term := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+			for _, e := range term.MatchExpressions {
+				keys[e.Key] = true
+			}
+		}
+	}
+	var out []string
+	for k := range keys {
+		values := map[string]int{}
+		for _, n := range nodes {
+			if v, ok := n.Labels[k]; ok {
+				values[v]++
+			}
+		}
+		var vs []string
+		for v, n := range values {
+			vs = append(vs, fmt.Sprintf("%s (%s)", v, plural(n, "node")))
+		}
+		sort.Strings(vs)
+		if len(vs) == 0 {
+			vs = []string{"none"}
+		}
+		out = append(out, fmt.Sprintf("%s: %s", k, strings.Join(vs, ", ")))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "; ")
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// nodeCache lists the cluster's nodes once per provider process, on first
+// use: placement checks of many workers share one LIST. A LIST that fails
+// for want of permission is not asked again; any other failure is retried
+// (a few times now, and again by the next caller).
+type nodeCache struct {
+	mu    sync.Mutex
+	done  bool
+	nodes []corev1.Node
+	err   error
+}
+
+const nodeListAttempts = 3
+
+func (c *nodeCache) list(ctx context.Context, client kubernetes.Interface) ([]corev1.Node, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return c.nodes, c.err
+	}
+	var err error
+	for attempt := range nodeListAttempts {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, err
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			}
+		}
+		var list *corev1.NodeList
+		// ResourceVersion "0" lets the API server answer from its cache.
+		list, err = client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		switch {
+		case err == nil:
+			c.done, c.nodes = true, list.Items
+			return c.nodes, nil
+		case apierrors.IsForbidden(err):
+			c.done, c.err = true, fmt.Errorf("listing nodes: %w", err)
+			return nil, c.err
+		}
+	}
+	return nil, fmt.Errorf("listing nodes: %w", err)
+}
