@@ -248,16 +248,17 @@ type privateCluster struct {
 	done               chan struct{}
 }
 
-// startPrivateCluster starts a devcluster with the nodes in nodesYAML (and
-// extraArgs for devcluster up) and stops it, by pid, when the test ends.
-func startPrivateCluster(t *testing.T, nodesYAML string, extraArgs ...string) *privateCluster {
+// startPrivateCluster starts a devcluster with the fault tests' nodes
+// (faultNodes) and extraArgs for devcluster up, and stops it, by pid, when
+// the test ends.
+func startPrivateCluster(t *testing.T, extraArgs ...string) *privateCluster {
 	t.Helper()
 	faultPrereqs(t)
 	c := &privateCluster{t: t, bin: devclusterBinary(t), dir: t.TempDir(), extraArgs: extraArgs}
 	c.nodesFile = filepath.Join(c.dir, "nodes.yaml")
 	c.kubeconfig = filepath.Join(c.dir, "admin.kubeconfig")
 	c.ProviderKubeconfig = filepath.Join(c.dir, "provider.kubeconfig")
-	require.NoError(t, os.WriteFile(c.nodesFile, []byte(nodesYAML), 0o600))
+	require.NoError(t, os.WriteFile(c.nodesFile, []byte(faultNodes), 0o600))
 	proxy, err := newTCPProxy()
 	require.NoError(t, err)
 	c.proxy = proxy

@@ -88,7 +88,7 @@ func applyInBackground(w *tfWorkspace, limit time.Duration, extra ...string) <-c
 // label on a node, so that the pod can run.
 func TestAccFaults_apiServerRestartDuringCreateWait(t *testing.T) {
 	t.Parallel()
-	c := startPrivateCluster(t, faultNodes)
+	c := startPrivateCluster(t)
 	cli := c.Client()
 	const name = "fault-api"
 	w := newWorkspace(t, kubeProvider(c.ProviderKubeconfig)+faultK8sWorker(name, "default", `
@@ -202,7 +202,7 @@ func TestAccFaults_podDeletedDuringCreateWait(t *testing.T) {
 // marks it Failed, the plan would replace it by recreate_on_exit.)
 func TestAccFaults_nodeRemovedUnderRunningWorker(t *testing.T) {
 	t.Parallel()
-	c := startPrivateCluster(t, faultNodes)
+	c := startPrivateCluster(t)
 	cli := c.Client()
 	const name = "fault-node"
 	w := newWorkspace(t, kubeProvider(c.ProviderKubeconfig)+faultK8sWorker(name, "default", ""))

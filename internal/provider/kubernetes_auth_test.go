@@ -75,7 +75,7 @@ func TestAccKubernetesAuthentication(t *testing.T) {
 	dir := t.TempDir()
 	tokens := filepath.Join(dir, "tokens.csv")
 	require.NoError(t, os.WriteFile(tokens, nil, 0o600))
-	c := startPrivateCluster(t, faultNodes, "--token-file", tokens)
+	c := startPrivateCluster(t, "--token-file", tokens)
 	plugin := execPluginBinary(t)
 	kubeconfig, err := clientcmd.LoadFromFile(c.ProviderKubeconfig)
 	require.NoError(t, err)

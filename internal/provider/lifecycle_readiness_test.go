@@ -172,7 +172,7 @@ func TestAccWorkerKubernetes_gracePeriodAndReadinessProbe(t *testing.T) {
 // waits out the initial delay; a pod that never gets ready fails at the
 // create timeout with the pod's and the probe's messages, and no pod stays.
 func TestAccWorkerKubernetes_readinessWaitAndNeverReady(t *testing.T) {
-	c := startPrivateCluster(t, faultNodes)
+	c := startPrivateCluster(t)
 	cli := c.Client()
 	waitForServiceAccount(t, cli, "default")
 	name := randomName("ready")
