@@ -34,6 +34,11 @@ up)
     echo "demo: no Docker engine could be started; the Docker worker is skipped" >&2
   fi
   bin/devcluster claim --kubeconfig "$KUBECONFIG" --name datasets --size 100Gi
+  # The plan checks placement against the cluster before anything is made:
+  # an H100 worker gets the preflight warning, and is then left out.
+  echo "demo: planning an H100 worker, which this cluster has no node for:"
+  tf plan -input=false -no-color -var "docker_available=$docker_available" -var preview_h100=true |
+    awk '/Warning: /{show=1} show{print} /^$/{if (show) exit}'
   tf apply -auto-approve -input=false -var "docker_available=$docker_available"
   echo
   bin/devcluster workers --kubeconfig "$KUBECONFIG"

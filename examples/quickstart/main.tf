@@ -108,6 +108,22 @@ resource "hodei_worker" "cpu" {
   }
 }
 
+# A worker for a GPU the cluster does not have: the plan's preflight warns
+# with what the nodes offer (make demo plans it once, then applies without).
+variable "preview_h100" {
+  description = "Add an H100 worker, which no node of the bundled cluster can run."
+  type        = bool
+  default     = false
+}
+
+resource "hodei_worker" "h100_preview" {
+  count   = var.preview_h100 ? 1 : 0
+  name    = "h100-preview"
+  backend = local.cluster
+  image   = "registry.example/hodei/trainer:1.4"
+  gpu { type = "h100" }
+}
+
 # The same resource on a laptop's Docker engine: only the backend changes.
 resource "hodei_worker" "laptop" {
   count   = var.docker_available ? 1 : 0
