@@ -38,7 +38,7 @@ up)
   # an H100 worker gets the preflight warning, and is then left out.
   echo "demo: planning an H100 worker, which this cluster has no node for:"
   tf plan -input=false -no-color -var "docker_available=$docker_available" -var preview_h100=true |
-    awk '/Warning: /{show=1} show{print} /^$/{if (show) exit}'
+    awk '/^Warning: No node has this GPU type/{show=1} /^(─|Warning: Provider)/{show=0} show{print}'
   tf apply -auto-approve -input=false -var "docker_available=$docker_available"
   echo
   bin/devcluster workers --kubeconfig "$KUBECONFIG"
