@@ -171,6 +171,17 @@ type Readiness struct {
 	InitialDelay     string          `json:"initial_delay"`
 }
 
+// Timing is the probe's period and initial delay in whole seconds.
+func (r *Readiness) Timing() (period, initialDelay int64, err error) {
+	if period, err = Seconds(r.Period); err != nil {
+		return 0, 0, fmt.Errorf("readiness.period: %w", err)
+	}
+	if initialDelay, err = Seconds(r.InitialDelay); err != nil {
+		return 0, 0, fmt.Errorf("readiness.initial_delay: %w", err)
+	}
+	return period, initialDelay, nil
+}
+
 // ExecProbe runs a command in the container; exit 0 is ready.
 type ExecProbe struct {
 	Command []string `json:"command"`

@@ -255,13 +255,9 @@ func applyLifecycle(cfg *container.Config, s *worker.Spec) error {
 	if r.Exec == nil {
 		return fmt.Errorf("readiness: Docker runs only an exec probe as its health check")
 	}
-	period, err := worker.Seconds(r.Period)
+	period, delay, err := r.Timing()
 	if err != nil {
-		return fmt.Errorf("readiness.period: %w", err)
-	}
-	delay, err := worker.Seconds(r.InitialDelay)
-	if err != nil {
-		return fmt.Errorf("readiness.initial_delay: %w", err)
+		return err
 	}
 	cfg.Healthcheck = &container.HealthConfig{
 		Test:        append([]string{"CMD"}, r.Exec.Command...),

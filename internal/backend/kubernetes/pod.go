@@ -287,13 +287,9 @@ func applyLifecycle(pod *corev1.PodSpec, spec *worker.Spec) error {
 	if r == nil {
 		return nil
 	}
-	period, err := worker.Seconds(r.Period)
+	period, delay, err := r.Timing()
 	if err != nil {
-		return fmt.Errorf("readiness.period: %w", err)
-	}
-	delay, err := worker.Seconds(r.InitialDelay)
-	if err != nil {
-		return fmt.Errorf("readiness.initial_delay: %w", err)
+		return err
 	}
 	probe := &corev1.Probe{
 		PeriodSeconds:       int32(period),
