@@ -243,8 +243,11 @@ func (d *Driver) Delete(ctx context.Context, ref worker.Ref, uid string) error {
 		return err
 	}
 	err = d.deleteAndWait(ctx, pod, nil)
-	if err == nil {
+	if err == nil && readsOwnedSecret(pod) {
 		return d.deleteOwnedSecret(ctx, ref.Namespace, ref.Name, pod.UID)
+	}
+	if err == nil {
+		return nil
 	}
 	if errors.Is(err, errReplaced) {
 		// Replaced between the read and the delete: say so if the other

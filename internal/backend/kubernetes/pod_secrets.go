@@ -47,6 +47,22 @@ func envFromSources(spec *worker.Spec) []corev1.EnvFromSource {
 	return out
 }
 
+// readsOwnedSecret tells whether the pod takes its environment from the
+// Secret the provider makes for secret_env_wo. Only then does deleting the
+// worker touch Secrets, so that a worker without write-only values needs no
+// permission on them.
+func readsOwnedSecret(pod *corev1.Pod) bool {
+	owned := worker.OwnedSecretName(pod.Name)
+	for _, c := range pod.Spec.Containers {
+		for _, src := range c.EnvFrom {
+			if src.SecretRef != nil && src.SecretRef.Name == owned {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func optionalRef(optional bool) *bool {
 	if !optional {
 		return nil
