@@ -247,7 +247,8 @@ func TestAccWorkerKubernetes_nodeAffinityOperators(t *testing.T) {
 	}
 	config := kubeProvider(kubeconfig) +
 		k8sWorker("not-in", ns, k8sImage, affinity("topology.kubernetes.io/zone", "NotIn", `["zone-b"]`)) +
-		k8sWorker("exists", ns, k8sImage, affinity("accelerator", "Exists", "null")) +
+		k8sWorker("exists", ns, k8sImage, affinity("accelerator", "Exists", "null")+`
+  gpu { type = "t4" }`) +
 		k8sWorker("gt", ns, k8sImage, affinity("hodei.test/rank", "Gt", `["5"]`))
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
@@ -257,7 +258,7 @@ func TestAccWorkerKubernetes_nodeAffinityOperators(t *testing.T) {
 				notIn := getPod(t, cli, ns, "not-in").Spec.NodeName
 				assert.Equal(t, "zone-a", nodeZone(t, cli, notIn), "NotIn zone-b lands in zone-a (on %s)", notIn)
 				exists := getPod(t, cli, ns, "exists").Spec.NodeName
-				assert.Contains(t, []string{"gpu-t4-0", "gpu-t4-1", "gpu-xe-0"}, exists, "Exists accelerator lands on an untainted GPU node")
+				assert.Contains(t, []string{"gpu-t4-0", "gpu-t4-1"}, exists, "Exists accelerator with a T4 lands on a T4 node, whose taint the GPU worker tolerates")
 				assert.Equal(t, "cpu-1", getPod(t, cli, ns, "gt").Spec.NodeName, "Gt 5 lands on the node ranked 10")
 				return nil
 			},

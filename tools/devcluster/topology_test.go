@@ -42,9 +42,9 @@ func TestDefaultTopologyMatchesTheGPUCatalog(t *testing.T) {
 	}
 	want := map[string]struct{ accelerator, resource, taint string }{
 		"gpu-a100-0":  {"nvidia-tesla-a100", "nvidia.com/gpu", "nvidia.com/gpu"},
-		"gpu-t4-0":    {"nvidia-tesla-t4", "nvidia.com/gpu", ""},
+		"gpu-t4-0":    {"nvidia-tesla-t4", "nvidia.com/gpu", "nvidia.com/gpu"},
 		"gpu-mi200-0": {"amd-instinct-mi200", "amd.com/gpu", "amd.com/gpu"},
-		"gpu-xe-0":    {"intel-xe", "gpu.intel.com/i915", ""},
+		"gpu-xe-0":    {"intel-xe", "gpu.intel.com/i915", "gpu.intel.com/i915"},
 	}
 	zones := map[string]bool{}
 	for _, node := range topology.Nodes {
