@@ -222,13 +222,16 @@ func TestAccWorkerDocker_shmSizeAndRuntime(t *testing.T) {
 
 // TestAccWorkerDocker_missingRuntimeRefusedWithoutOrphan names a runtime the
 // daemon lacks, directly and through a gpu_type: the daemon refuses the
-// create in its own words, and no container is left.
+// create in its own words, and no container is left. The GPU case turns
+// the preflight off, which would refuse an NVIDIA worker on this daemon at
+// plan already (TestAccWorkerDocker_nvidiaGPURefusedWithoutOrphan).
 func TestAccWorkerDocker_missingRuntimeRefusedWithoutOrphan(t *testing.T) {
 	cli := dockerTestClient(t)
 	for _, tc := range []struct{ name, provider, body string }{
 		{"own", ``, `runtime_class_name = "nvidia"`},
 		{"catalog", `
 provider "hodei" {
+  preflight = "off"
   gpu_type {
     name          = "rtx"
     vendor        = "nvidia"
