@@ -167,6 +167,13 @@ func run(o options, backend string) (*result, error) {
 	if r.provider, err = lifecycle(o, dir, tf); err != nil {
 		return nil, err
 	}
+	if backend == "kubernetes" {
+		// The preflight of a plan that creates N GPU workers: one dry-run
+		// each, and one node LIST for them all (issue 15). Nothing is made.
+		if _, err := tf("plan-gpu", "plan", "-input=false", "-no-color", "-parallelism="+strconv.Itoa(o.parallelism), "-var", "gpu=t4"); err != nil {
+			return nil, err
+		}
+	}
 	r.rssKiB = maxRSS(rssFile)
 	return r, nil
 }
@@ -379,6 +386,10 @@ variable "n" {
   default = %d
 }
 
+variable "gpu" {
+  default = ""
+}
+
 resource "hodei_worker" "bench" {
   count   = var.n
   name    = "bench-%s-${count.index}"
@@ -388,6 +399,10 @@ resource "hodei_worker" "bench" {
   resources {
     cpu    = %q
     memory = %q
+  }
+  dynamic "gpu" {
+    for_each = var.gpu == "" ? [] : [var.gpu]
+    content { type = gpu.value }
   }
 }
 `, provider, o.n, shortName(backend), backend, extra, image, strings.Join(quoted(workerCommand), ", "), workerCPU, workerMem)
@@ -526,6 +541,18 @@ func report(o options, floorTimes *timings, results []*result) {
 	}
 	fmt.Println()
 	for _, r := range results {
+		if kinds, ok := r.requestKinds["plan-gpu"]; ok {
+			var nodeLists, dryRuns int
+			for k, n := range kinds {
+				switch {
+				case k == "GET /api/v1/nodes":
+					nodeLists += n
+				case strings.HasPrefix(k, "POST ") && strings.HasSuffix(k, "/pods"):
+					dryRuns += n
+				}
+			}
+			fmt.Printf("bench %s create_plan_of_%d_gpu_workers node_lists=%d dry_runs=%d\n", r.backend, o.n, nodeLists, dryRuns)
+		}
 		fmt.Printf("bench %s apply=%.2f refresh=%.2f destroy=%.2f requests_per_refresh=%.2f rss_mb=%.0f\n",
 			r.backend, ratio(r.provider.apply, r.baseline.apply), ratio(r.provider.refresh, r.baseline.refresh), ratio(r.provider.destroy, r.baseline.destroy),
 			float64(r.requests["plan"])/float64(o.n), float64(r.rssKiB)/1024)
