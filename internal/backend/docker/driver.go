@@ -77,7 +77,7 @@ func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor worker.Wait
 	cancel()
 	if cerrdefs.IsConflict(err) {
 		// Another create of this name came in between.
-		if taken := d.nameTaken(ctx, ref, 0); taken != nil {
+		if taken := d.nameTaken(ctx, ref); taken != nil {
 			return nil, taken
 		}
 	}
@@ -144,12 +144,12 @@ func (d *Driver) awaitNameFree(ctx context.Context, ref worker.Ref) error {
 
 // nameTaken is the error for a container of the worker's name that a
 // create conflicts with, nil when none is found.
-func (d *Driver) nameTaken(ctx context.Context, ref worker.Ref, waited time.Duration) error {
+func (d *Driver) nameTaken(ctx context.Context, ref worker.Ref) error {
 	existing, err := d.inspectOwned(ctx, ref)
 	if existing == nil || err != nil {
 		return err
 	}
-	return &worker.ExistsError{Ref: ref, Kind: "container", UID: existing.ID, Waited: waited}
+	return &worker.ExistsError{Ref: ref, Kind: "container", UID: existing.ID}
 }
 
 // ensureImage makes the image local as image_pull_policy says: Always
