@@ -52,6 +52,9 @@ func TestAccExamplesOnDocker(t *testing.T) {
 			continue // Kubernetes only: TestAccWorkerDocker_secretEnvWriteOnly checks the plan error on Docker
 		}
 		t.Run(filepath.Base(dir), func(t *testing.T) {
+			if filepath.Base(dir) == "secret_env_wo" {
+				skipWithoutWriteOnly(t)
+			}
 			vars := config.Variables{"backend": config.StringVariable("docker")}
 			if filepath.Base(dir) == "volume_host_path" {
 				vars["host_dir"] = config.StringVariable(t.TempDir())
@@ -73,6 +76,9 @@ func TestAccExamplesOnKubernetes(t *testing.T) {
 	})
 	for _, dir := range exampleDirs(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
+			if filepath.Base(dir) == "secret_env_wo" {
+				skipWithoutWriteOnly(t)
+			}
 			vars := config.Variables{"backend": config.StringVariable("kubernetes")}
 			if filepath.Base(dir) == "volume_host_path" {
 				vars["host_dir"] = config.StringVariable("/srv/hodei/models")
