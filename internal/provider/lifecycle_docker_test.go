@@ -18,18 +18,25 @@ import (
 
 // TestAccLifecycleDocker_cpuValuesPlanEmpty: CPU requests and limits that
 // are not multiples of 125m (which CPU shares cannot hold exactly) keep what
-// the user wrote, so that the plan after the apply is empty.
+// the user wrote, so that the plan after the apply is empty, also after
+// in-place updates (same container ID), when the canonical label still holds
+// the values the container was made with.
 func TestAccLifecycleDocker_cpuValuesPlanEmpty(t *testing.T) {
 	cli := dockerTestClient(t)
 	name := randomName("lc-cpu")
 	config := func(resources string) string {
 		return simpleWorker(name, "resources {\n    "+resources+"\n  }")
 	}
+	var id string // the container made by the first step, updated in place
 	step := func(resources string, nanoCPUs, shares int64) resource.TestStep {
 		return resource.TestStep{
 			Config: config(resources),
 			Check: func(*terraform.State) error {
 				info := inspect(t, cli, name)
+				if id == "" {
+					id = info.ID
+				}
+				assert.Equal(t, id, info.ID, "%s: changed in place", resources)
 				if nanoCPUs > 0 {
 					assert.Equal(t, nanoCPUs, info.HostConfig.NanoCPUs, "%s", resources)
 				}
@@ -42,6 +49,10 @@ func TestAccLifecycleDocker_cpuValuesPlanEmpty(t *testing.T) {
 			// refresh-only plan are empty.
 			ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 		}
+	}
+	replaced := func(s resource.TestStep) resource.TestStep {
+		s.PreConfig = func() { id = "" }
+		return s
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
@@ -59,8 +70,11 @@ func TestAccLifecycleDocker_cpuValuesPlanEmpty(t *testing.T) {
 			{Config: config("cpu = \"0.3\"\n    cpu_limit = \"1.7\""), PlanOnly: true},
 			step("cpu = \"0.3\"\n    cpu_limit = \"0.3\"", 300_000_000, 307),
 			{Config: config("cpu = \"0.3\"\n    cpu_limit = \"0.3\""), PlanOnly: true},
+			// Both changed at once.
+			step("cpu = \"0.7\"\n    cpu_limit = \"1.3\"", 1_300_000_000, 716),
+			{Config: config("cpu = \"0.7\"\n    cpu_limit = \"1.3\""), PlanOnly: true},
 			// Made with a request of 0.3 (dropping the limit replaces).
-			step(`cpu = "0.3"`, 0, 307),
+			replaced(step(`cpu = "0.3"`, 0, 307)),
 			{Config: config(`cpu = "0.3"`), PlanOnly: true},
 		},
 	})
