@@ -443,9 +443,9 @@ type privateDocker struct {
 	done   chan struct{}
 }
 
-// ownBridge makes a bridge interface for the private daemon on a free
+// makeOwnBridge makes a bridge interface for the private daemon on a free
 // 10.250.N.0/24 and removes it when the test ends.
-func ownBridge(t *testing.T) string {
+func makeOwnBridge(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("fault test needs the ip command (iproute2) to give the private dockerd a bridge")
@@ -480,6 +480,13 @@ func ownBridge(t *testing.T) string {
 func startPrivateDocker(t *testing.T, args ...string) *privateDocker {
 	t.Helper()
 	faultPrereqs(t)
+	return startDockerd(t, true, args...)
+}
+
+// startDockerd starts a dockerd with the test image, on a bridge of its own
+// or, with ownBridge false, on Docker's default docker0.
+func startDockerd(t *testing.T, ownBridge bool, args ...string) *privateDocker {
+	t.Helper()
 	for _, tool := range []string{"dockerd", "docker"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("fault test needs %s on PATH (scripts/docker-up.sh installs it)", tool)
@@ -493,7 +500,9 @@ func startPrivateDocker(t *testing.T, args ...string) *privateDocker {
 	require.NoError(t, err)
 	d := &privateDocker{t: t, dir: dir, Host: "unix://" + filepath.Join(dir, "docker.sock"), args: args}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	d.bridge = ownBridge(t)
+	if ownBridge {
+		d.bridge = makeOwnBridge(t)
+	}
 	t.Cleanup(d.Stop) // before the bridge goes
 	d.Start()
 	// The test image, copied from the shared daemon (no registry is reached).
@@ -509,9 +518,13 @@ func (d *privateDocker) Start() {
 	started := time.Now()
 	logFile, err := os.OpenFile(filepath.Join(d.dir, "dockerd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	require.NoError(d.t, err)
-	cmd := exec.Command("dockerd", append([]string{"--host=" + d.Host, "--data-root=" + filepath.Join(d.dir, "data"),
+	args := []string{"--host=" + d.Host, "--data-root=" + filepath.Join(d.dir, "data"),
 		"--exec-root=" + filepath.Join(d.dir, "exec"), "--pidfile=" + filepath.Join(d.dir, "docker.pid"),
-		"--bridge=" + d.bridge, "--iptables=false", "--ip6tables=false", "--shutdown-timeout=1"}, d.args...)...)
+		"--iptables=false", "--ip6tables=false", "--shutdown-timeout=1"}
+	if d.bridge != "" {
+		args = append(args, "--bridge="+d.bridge)
+	}
+	cmd := exec.Command("dockerd", append(args, d.args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	require.NoError(d.t, cmd.Start())
 	d.cmd, d.done = cmd, make(chan struct{})
