@@ -15,13 +15,28 @@ import (
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/sumdb/dirhash"
 )
 
-// providerAddress is where users install the provider from.
-const providerAddress = "registry.terraform.io/hodei-jobs/hodei"
+// providerAddress is where users install the provider from:
+// registry.terraform.io/hodei-jobs/hodei with Terraform, and with OpenTofu,
+// which resolves "hodei-jobs/hodei" on its own registry,
+// registry.opentofu.org/hodei-jobs/hodei. The host and namespace come from
+// terraform-plugin-testing's TF_ACC_PROVIDER_HOST and
+// TF_ACC_PROVIDER_NAMESPACE, which scripts/test.sh sets for OpenTofu.
+func providerAddress() string {
+	host, namespace := os.Getenv(resource.EnvTfAccProviderHost), os.Getenv(resource.EnvTfAccProviderNamespace)
+	if host == "" {
+		host = "registry.terraform.io"
+	}
+	if namespace == "" {
+		namespace = "hodei-jobs"
+	}
+	return host + "/" + namespace + "/hodei"
+}
 
 // releaseArchive builds the provider for this machine's platform as
 // .goreleaser.yml does for a snapshot (`goreleaser release --snapshot`):
@@ -112,6 +127,7 @@ func TestAccProviderInstallsFromFilesystemMirror(t *testing.T) {
 	}
 	build := t.TempDir()
 	version, archive := releaseArchive(t, build)
+	providerAddress := providerAddress()
 
 	// A packed mirror: HOSTNAME/NAMESPACE/TYPE/terraform-provider-TYPE_VERSION_OS_ARCH.zip.
 	mirror := t.TempDir()

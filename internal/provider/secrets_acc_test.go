@@ -47,10 +47,11 @@ variable "api_token" {
 }
 `
 
-// skipWithoutWriteOnly skips a test of secret_env_wo on a Terraform older
-// than 1.11, which has no write-only attributes (make test falls back to
-// 1.5.7 where no newer one is on PATH); TestWriteOnlyRefusedForOldTerraform
-// shows the error those get.
+// skipWithoutWriteOnly skips a test of secret_env_wo on a Terraform or an
+// OpenTofu older than 1.11, which have no write-only attributes (make test
+// falls back to Terraform 1.5.7 where no newer one is on PATH);
+// TestWriteOnlyRefusedForOldTerraform shows the error those get. Both
+// clients report their version as terraform_version.
 func skipWithoutWriteOnly(t *testing.T) {
 	t.Helper()
 	tf := os.Getenv("TF_ACC_TERRAFORM_PATH")
@@ -64,7 +65,7 @@ func skipWithoutWriteOnly(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(out, &v))
 	if goversion.Must(goversion.NewVersion(v.Version)).LessThan(tfversion.Version1_11_0) {
-		t.Skipf("secret_env_wo needs Terraform 1.11 or later; %s is %s", tf, v.Version)
+		t.Skipf("secret_env_wo needs Terraform 1.11 or later, or OpenTofu 1.11 or later; %s is %s", tf, v.Version)
 	}
 }
 

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -37,8 +38,25 @@ type server struct {
 }
 
 func (s *server) ValidateResourceConfig(ctx context.Context, req *tfprotov6.ValidateResourceConfigRequest) (*tfprotov6.ValidateResourceConfigResponse, error) {
-	return detached(ctx, req, s.ProviderServer.ValidateResourceConfig)
+	resp, err := detached(ctx, req, s.ProviderServer.ValidateResourceConfig)
+	if resp != nil {
+		for _, d := range resp.Diagnostics {
+			if d.Summary == writeOnlyNotAllowed {
+				d.Detail = strings.TrimSpace(strings.Replace(d.Detail, frameworkWriteOnlyClients, "", 1)) + " " + writeOnlyClients
+			}
+		}
+	}
+	return resp, err
 }
+
+// The framework refuses a write-only value from a client that does not
+// announce write-only support, naming Terraform alone; OpenTofu has them
+// from 1.11 too (TestWriteOnlyRefusedForOldTerraform).
+const (
+	writeOnlyNotAllowed       = "WriteOnly Attribute Not Allowed"
+	frameworkWriteOnlyClients = "Write-only attributes are only supported in Terraform 1.11 and later."
+	writeOnlyClients          = "Write-only attributes need Terraform 1.11 or later, or OpenTofu 1.11 or later."
+)
 
 func (s *server) UpgradeResourceState(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
 	return detached(ctx, req, s.ProviderServer.UpgradeResourceState)

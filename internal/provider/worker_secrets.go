@@ -36,7 +36,7 @@ func secretEnvWOAttribute() schema.MapAttribute {
 		Optional:    true,
 		Sensitive:   true,
 		WriteOnly:   true,
-		MarkdownDescription: "Write-only environment variables (Terraform 1.11 or later; older versions fail at validate): their values are sent at create and are never stored in " +
+		MarkdownDescription: "Write-only environment variables (Terraform 1.11 or later, or OpenTofu 1.11 or later; older versions fail at validate): their values are sent at create and are never stored in " +
 			"state, plan, logs or any label or annotation of the worker. Give them from an ephemeral variable or resource: a literal in the configuration is part of " +
 			"the configuration, which a saved plan file contains. On Kubernetes they live in a Secret that the provider owns, " +
 			"`<name>-hodei-env` in the worker's namespace, labelled as the worker's, read by the pod through `envFrom` and owned by the pod " +

@@ -29,10 +29,11 @@ func workerConfigValue(t *testing.T, values map[string]tftypes.Value) *tfprotov6
 	return &dv
 }
 
-// TestWriteOnlyRefusedForOldTerraform: Terraform 1.5 to 1.10 do not
-// announce write-only support in their client capabilities; a
-// configuration that sets secret_env_wo then fails at validate with an
-// error that names the attribute and the Terraform version it needs,
+// TestWriteOnlyRefusedForOldTerraform: Terraform 1.5 to 1.10 and OpenTofu
+// before 1.11 do not announce write-only support in their client
+// capabilities; a configuration that sets secret_env_wo then fails at
+// validate with an error that names the attribute and the versions of both
+// clients it needs,
 // before any plan could store the value.
 func TestWriteOnlyRefusedForOldTerraform(t *testing.T) {
 	srv := NewServer("test")()
@@ -54,7 +55,8 @@ func TestWriteOnlyRefusedForOldTerraform(t *testing.T) {
 	require.Len(t, old, 1)
 	assert.Equal(t, tfprotov6.DiagnosticSeverityError, old[0].Severity)
 	assert.Contains(t, old[0].Detail, "secret_env_wo")
-	assert.Contains(t, old[0].Detail, "Terraform 1.11 and later")
+	assert.Contains(t, old[0].Detail, "Write-only attributes need Terraform 1.11 or later, or OpenTofu 1.11 or later.")
+	assert.NotContains(t, old[0].Detail, "only supported in Terraform", "the framework's sentence naming Terraform alone is replaced")
 	assert.False(t, strings.Contains(old[0].Detail, "never-stored"))
 
 	assert.Empty(t, check(&tfprotov6.ValidateResourceConfigClientCapabilities{WriteOnlyAttributesAllowed: true}))
