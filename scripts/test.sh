@@ -10,8 +10,10 @@ export DOCKER_DIR=${DOCKER_DIR:-$PWD/.docker-test}
 stop_docker=false
 stop_cluster=false
 oldest_pid=
+tofu_pid=
 cleanup() {
   if [ -n "$oldest_pid" ]; then kill -- "-$oldest_pid" 2>/dev/null || true; fi
+  if [ -n "$tofu_pid" ]; then kill -- "-$tofu_pid" 2>/dev/null || true; fi
   if $stop_cluster; then make -s devcluster-down || true; fi
   if $stop_docker; then ./scripts/docker-down.sh || true; fi
 }
@@ -44,6 +46,10 @@ unset TF_CLI_CONFIG_FILE
 oldest_out=$(mktemp)
 setsid nice -n 19 ./scripts/terraform.sh oldest >"$oldest_out" 2>&1 &
 oldest_pid=$!
+# OpenTofu likewise (about 6 minutes the first time, then cached in bin/).
+tofu_out=$(mktemp)
+setsid nice -n 19 ./scripts/tofu.sh >"$tofu_out" 2>&1 &
+tofu_pid=$!
 
 go vet ./...
 # Lint when golangci-lint can be installed from the module proxy.
@@ -74,6 +80,24 @@ if [ "$oldest_tf" != "$TF_ACC_TERRAFORM_PATH" ]; then
   echo "compatibility: $("$oldest_tf" version | head -n 1)" >&2
   TF_ACC_TERRAFORM_PATH=$oldest_tf go test ./internal/provider/ -count=1 -timeout 20m -run "$oldest_subset"
 fi
+# The module author's subset under OpenTofu: the examples on both backends,
+# unknown values (also in the provider's settings, which OpenTofu, having no
+# deferred actions, plans as unknown), the Docker lifecycle with import, the
+# write-only secret_env_wo, and installation from a filesystem mirror, where
+# "hodei-jobs/hodei" is registry.opentofu.org/hodei-jobs/hodei.
+tofu_subset='^(TestAccExamplesOnDocker|TestAccExamplesOnKubernetes|TestAccWorkerDocker_fullLifecycle|TestAccWorkerDocker_unknownValuesEverywhere|TestAccWorkerKubernetes_unknownValuesAndProviderSettings|TestAccWorkerDocker_secretEnvWriteOnly|TestAccProviderInstallsFromFilesystemMirror)$'
+if ! wait "$tofu_pid"; then
+  tofu_pid=
+  cat "$tofu_out" >&2
+  echo "OpenTofu could not be built" >&2
+  exit 1
+fi
+tofu_pid=
+tofu=$(tail -n 1 "$tofu_out")
+rm -f "$tofu_out"
+echo "compatibility: $("$tofu" version | head -n 1)" >&2
+TF_ACC_TERRAFORM_PATH=$tofu TF_ACC_PROVIDER_HOST=registry.opentofu.org \
+  go test ./internal/provider/ -count=1 -timeout 20m -run "$tofu_subset"
 if [ -f tools/devcluster/devcluster.mk ]; then
   make -s devcluster-test
 fi
