@@ -37,9 +37,16 @@ func TestAccEngineIsolation_machineEngineUndisturbed(t *testing.T) {
 
 	// The machine engine: Docker's defaults for the bridge (docker0, which it
 	// makes), its own data and exec roots. Without iptables rules, so that
-	// the test leaves none behind; the addresses are what is checked.
+	// the test leaves none behind; the addresses are what is checked. It
+	// makes docker0 and leaves it when it stops; this cleanup, which runs
+	// after the engine's, removes it unless another daemon has taken it since
+	// (an interface on it).
+	t.Cleanup(func() {
+		if out, err := exec.Command("ip", "-br", "link", "show", "master", "docker0").Output(); err == nil && len(strings.TrimSpace(string(out))) == 0 {
+			_ = exec.Command("ip", "link", "del", "docker0").Run()
+		}
+	})
 	machine := startDockerd(t, false)
-	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", "docker0").Run() })
 	mcli := machine.Client()
 	defer mcli.Close()
 	bridge, err := mcli.NetworkInspect(ctx, "bridge", network.InspectOptions{})
