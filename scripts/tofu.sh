@@ -21,6 +21,8 @@ if [ ! -x "$tofu" ]; then
   mkdir -p "$root/bin"
   staging=$(mktemp "$root/bin/.tofu-build.XXXXXX")
   trap 'rm -f "$staging"' EXIT
+  # version.dev=no, as OpenTofu's release build sets it: the CLI then
+  # reports 1.12.6 rather than 1.12.6-dev.
   (cd "$dir" && GOFLAGS=-mod=mod go build -trimpath -ldflags "-X github.com/opentofu/opentofu/version.dev=no" -o "$staging" ./cmd/tofu) >&2
   mv "$staging" "$tofu"
 fi
