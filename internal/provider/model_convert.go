@@ -36,7 +36,9 @@ var modelFieldsByType sync.Map // reflect.Type -> []modelField
 
 func modelFields(t reflect.Type) []modelField {
 	if f, ok := modelFieldsByType.Load(t); ok {
-		return f.([]modelField)
+		if fields, ok := f.([]modelField); ok {
+			return fields
+		}
 	}
 	var out []modelField
 	for i := range t.NumField() {
@@ -100,7 +102,11 @@ var workerType func() basetypes.ObjectType
 
 func init() {
 	workerType = sync.OnceValue(func() basetypes.ObjectType {
-		return workerSchema(context.Background()).Type().(basetypes.ObjectType)
+		t, ok := workerSchema(context.Background()).Type().(basetypes.ObjectType)
+		if !ok {
+			panic("hodei_worker's schema is not an object type")
+		}
+		return t
 	})
 }
 
