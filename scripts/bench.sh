@@ -14,6 +14,9 @@ cd "$(dirname "$0")/.."
 root=$PWD
 N=${N:-100}
 PARALLELISM=${PARALLELISM:-10}
+# The refresh of SCALE×N workers; not at N=1000, whose 3,000 pods would not
+# fit the devcluster's CPU nodes (3 × 500 pods).
+if [ "$N" -ge 1000 ]; then SCALE=${SCALE:-1}; else SCALE=${SCALE:-3}; fi
 BACKENDS=${BACKENDS:-kubernetes,docker}
 work=$root/tools/bench/.work
 export DOCKER_DIR=${BENCH_DOCKER_DIR:-$work/dockerd}
@@ -51,5 +54,5 @@ fi
 
 "$work/bench" -n "$N" -parallelism "$PARALLELISM" -backends "$BACKENDS" \
   -terraform "$terraform_bin" -provider "$root/bin/terraform-provider-hodei" \
-  -wrapper-dir "$work/plugin" -floor-dir "$work/noop" -refresh-scale "${SCALE:-3}" -work "$work" \
+  -wrapper-dir "$work/plugin" -floor-dir "$work/noop" -refresh-scale "$SCALE" -work "$work" \
   -docker-host "${DOCKER_HOST:-}" -kubeconfig "$root/.devcluster/kubeconfig"

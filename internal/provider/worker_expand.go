@@ -5,7 +5,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 )
@@ -75,7 +74,7 @@ func objectAs[T any](ctx context.Context, v types.Object, diags *diag.Diagnostic
 		return nil
 	}
 	var out T
-	diags.Append(v.As(ctx, &out, basetypes.ObjectAsOptions{})...)
+	diags.Append(decodeObject(ctx, v, &out)...)
 	return &out
 }
 

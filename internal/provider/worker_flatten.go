@@ -67,7 +67,7 @@ func objectOf[T any](t types.ObjectType, v *T, diags *diag.Diagnostics) types.Ob
 	if v == nil {
 		return types.ObjectNull(t.AttrTypes)
 	}
-	o, d := types.ObjectValueFrom(context.Background(), t.AttrTypes, v)
+	o, d := encodeObject(context.Background(), t.AttrTypes, v)
 	diags.Append(d...)
 	return o
 }
@@ -78,7 +78,13 @@ func listOf[T any](t types.ObjectType, items []T, diags *diag.Diagnostics) types
 	if len(items) == 0 {
 		return types.ListValueMust(t, []attr.Value{})
 	}
-	l, d := types.ListValueFrom(context.Background(), t, items)
+	elems := make([]attr.Value, len(items))
+	for i := range items {
+		o, d := encodeObject(context.Background(), t.AttrTypes, &items[i])
+		diags.Append(d...)
+		elems[i] = o
+	}
+	l, d := types.ListValue(t, elems)
 	diags.Append(d...)
 	return l
 }

@@ -26,7 +26,7 @@ import (
 // (Terraform validates again before the final plan).
 func (r *workerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var config workerModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	resp.Diagnostics.Append(getWorker(ctx, req.Config.Raw, &config)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -56,7 +56,7 @@ func (r *workerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		return
 	}
 	var plan workerModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(getWorker(ctx, req.Plan.Raw, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -87,14 +87,14 @@ func (r *workerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	}
 	if !req.State.Raw.IsNull() {
 		var state workerModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		resp.Diagnostics.Append(getWorker(ctx, req.State.Raw, &state)...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
 		planObservedFacts(ctx, req.State, &state, &plan, resp)
 		return
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setWorker(ctx, &resp.Plan.Raw, &plan)...)
 }
 
 // planObservedFacts plans the computed facts of a worker that exists. A
@@ -105,12 +105,12 @@ func (r *workerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 func planObservedFacts(ctx context.Context, prior tfsdk.State, state, plan *workerModel, resp *resource.ModifyPlanResponse) {
 	replace := planReplacements(ctx, state, plan, resp)
 	plan.Status, plan.NodeName, plan.IP, plan.StartedAt = state.Status, state.NodeName, state.IP, state.StartedAt
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+	resp.Diagnostics.Append(setWorker(ctx, &resp.Plan.Raw, plan)...)
 	if !replace && resp.Plan.Raw.Equal(prior.Raw) {
 		return
 	}
 	plan.Status, plan.NodeName, plan.IP, plan.StartedAt = types.StringUnknown(), types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+	resp.Diagnostics.Append(setWorker(ctx, &resp.Plan.Raw, plan)...)
 }
 
 // resolvePlan fills the attributes the configuration leaves to the provider.

@@ -24,7 +24,7 @@ import (
 func replacedPerContract(attribute string) func(ctx context.Context, state tfsdk.State, plan tfsdk.Plan) bool {
 	return func(ctx context.Context, state tfsdk.State, plan tfsdk.Plan) bool {
 		var prior, planned workerModel
-		if state.Get(ctx, &prior).HasError() || plan.Get(ctx, &planned).HasError() {
+		if getWorker(ctx, state.Raw, &prior).HasError() || getWorker(ctx, plan.Raw, &planned).HasError() {
 			return true
 		}
 		old, d1 := expandSpec(ctx, &prior)

@@ -61,7 +61,7 @@ func backendError(diags *diag.Diagnostics, summary string, err error) {
 
 func (r *workerResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan workerModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(getWorker(ctx, req.Plan.Raw, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -89,12 +89,12 @@ func (r *workerResource) Create(ctx context.Context, req resource.CreateRequest,
 		return
 	}
 	flattenObserved(obs, &plan)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setWorker(ctx, &resp.State.Raw, &plan)...)
 }
 
 func (r *workerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state workerModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getWorker(ctx, req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -139,13 +139,13 @@ func (r *workerResource) Read(ctx context.Context, req resource.ReadRequest, res
 		next.WaitFor = types.StringValue(string(worker.DefaultWaitFor))
 		next.RecreateOnExit = types.BoolValue(true)
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
+	resp.Diagnostics.Append(setWorker(ctx, &resp.State.Raw, &next)...)
 }
 
 func (r *workerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state workerModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getWorker(ctx, req.Plan.Raw, &plan)...)
+	resp.Diagnostics.Append(getWorker(ctx, req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -185,12 +185,12 @@ func (r *workerResource) Update(ctx context.Context, req resource.UpdateRequest,
 		return
 	}
 	flattenObserved(obs, &plan)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setWorker(ctx, &resp.State.Raw, &plan)...)
 }
 
 func (r *workerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state workerModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getWorker(ctx, req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -4,26 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// The provider's startup window and stop grace (internal/backend/docker).
-const (
-	startupWindow = time.Second
-	stopGrace     = 10
-)
+// The provider's stop grace (internal/backend/docker).
+const stopGrace = 10
 
-// dockerBaseline does with the Docker client what the provider must do at
-// least: create and start the same container and watch its events through
-// the same startup window; one inspect to read; stop with the same grace and
-// remove with volumes.
+// dockerBaseline does with the Docker client what any client must do at
+// least (issue 16): create and start the same container and inspect it to
+// see it running, with no startup window; one inspect to read; stop with the
+// same grace and remove with volumes.
 type dockerBaseline struct {
 	cli *client.Client
 }
@@ -77,26 +71,17 @@ func (b *dockerBaseline) Create(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	watchCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	msgs, errs := b.cli.Events(watchCtx, events.ListOptions{Filters: filters.NewArgs(
-		filters.Arg("type", string(events.ContainerEventType)),
-		filters.Arg("container", created.ID),
-		filters.Arg("event", string(events.ActionDie)),
-	)})
 	if err := b.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
 		return err
 	}
-	window := time.NewTimer(startupWindow)
-	defer window.Stop()
-	select {
-	case <-msgs:
-		return errors.New("the container exited")
-	case err := <-errs:
+	info, err := b.cli.ContainerInspect(ctx, created.ID)
+	if err != nil {
 		return err
-	case <-window.C:
-		return nil
 	}
+	if !info.State.Running {
+		return errors.New("the container exited")
+	}
+	return nil
 }
 
 func (b *dockerBaseline) Read(ctx context.Context, name string) error {

@@ -22,10 +22,25 @@ import (
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 )
 
-// StartupWindow is how long a started container must stay up before
-// wait_for = "running" accepts it. A command that fails at once exits well
-// within it, so create reports the failure instead of a worker that is gone.
-const StartupWindow = time.Second
+// How long a started container must stay up before wait_for = "running"
+// accepts it: as long as its start took, within these bounds. A command that
+// fails at once exits and its die event arrives well within the time the
+// daemon took to set the container up and start it (a busybox `exit 3`: a
+// few milliseconds after the start returns), so create reports the failure
+// instead of a worker that is gone; the inspect that closes the window
+// catches an exit whose event is still on its way. A daemon slowed by load
+// starts slowly and reports slowly, and gets the longer window. A fixed 1 s
+// window cost every worker a second: 10 s of an apply of 100 containers at
+// parallelism 10 (issue 16).
+const (
+	minStartupWindow = 100 * time.Millisecond
+	maxStartupWindow = time.Second
+)
+
+// startupWindow is the window for a start that took took.
+func startupWindow(took time.Duration) time.Duration {
+	return min(max(took, minStartupWindow), maxStartupWindow)
+}
 
 // logTailLines is how many log lines a failed create reports.
 const logTailLines = "20"
@@ -244,6 +259,7 @@ func (d *Driver) startAndWait(ctx context.Context, id string, waitFor worker.Wai
 		watched.Add("event", string(events.ActionHealthStatus))
 	}
 	msgs, errs := d.client.Events(watchCtx, events.ListOptions{Filters: watched})
+	began := time.Now()
 	if err := d.client.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return nil, fmt.Errorf("starting container: %w", err)
 	}
@@ -253,7 +269,7 @@ func (d *Driver) startAndWait(ctx context.Context, id string, waitFor worker.Wai
 	if waitFor.OrDefault() != worker.WaitRunning {
 		return nil, nil
 	}
-	window := time.NewTimer(StartupWindow)
+	window := time.NewTimer(startupWindow(time.Since(began)))
 	defer window.Stop()
 	select {
 	case <-msgs:
