@@ -23,6 +23,8 @@ type providerData struct {
 	settingsKnown     bool
 	defaultBackend    string
 	gpuNodeLabelKey   string
+	// gpuAllocation is the provider's gpu_allocation, empty while unknown.
+	gpuAllocation     string
 	hostPathAllowlist []string
 	namespace         string
 	catalog           *worker.Catalog
