@@ -1,0 +1,129 @@
+package kubernetes
+
+import (
+	"testing"
+
+	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+)
+
+func draSpec(g worker.GPU) *worker.Spec {
+	spec := baseSpec()
+	g.Allocation = worker.AllocationDRA
+	spec.GPU = &g
+	return spec
+}
+
+// Each attribute becomes one CEL selector; the type alone selects its
+// product names.
+func TestDRASelectorsPerAttribute(t *testing.T) {
+	a100, _ := worker.DefaultCatalog().Lookup("a100")
+	h100, _ := worker.DefaultCatalog().Lookup("h100")
+	mi200, _ := worker.DefaultCatalog().Lookup("mi200")
+	for _, c := range []struct {
+		name string
+		gpu  worker.GPU
+		typ  worker.GPUType
+		want []string
+	}{
+		{"type alone", worker.GPU{Type: "a100"}, a100, []string{
+			`device.attributes["gpu.nvidia.com"].productName in ["NVIDIA A100-SXM4-40GB", "NVIDIA A100-SXM4-80GB", "NVIDIA A100-PCIE-40GB", "NVIDIA A100 80GB PCIe"]`}},
+		{"product replaces the type's names", worker.GPU{Type: "a100", Product: []string{"NVIDIA A100-SXM4-80GB"}}, a100, []string{
+			`device.attributes["gpu.nvidia.com"].productName in ["NVIDIA A100-SXM4-80GB"]`}},
+		{"min_memory", worker.GPU{Type: "a100", MinMemory: "60Gi"}, a100, []string{
+			`device.attributes["gpu.nvidia.com"].productName in ["NVIDIA A100-SXM4-40GB", "NVIDIA A100-SXM4-80GB", "NVIDIA A100-PCIE-40GB", "NVIDIA A100 80GB PCIe"]`,
+			`device.capacity["gpu.nvidia.com"].memory.compareTo(quantity("60Gi")) >= 0`}},
+		{"mig_profile", worker.GPU{Type: "h100", MIGProfile: "1g.10gb"}, h100, []string{
+			`device.attributes["gpu.nvidia.com"].productName in ["NVIDIA H100 80GB HBM3", "NVIDIA H100 PCIe", "NVIDIA H100 NVL"]`,
+			`device.attributes["gpu.nvidia.com"].profile == "1g.10gb"`}},
+		{"a type without product names", worker.GPU{Type: "mi200", MinMemory: "64Gi"}, mi200, []string{
+			`device.capacity["gpu.amd.com"].memory.compareTo(quantity("64Gi")) >= 0`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.want, draSelectors(&c.gpu, c.typ))
+		})
+	}
+}
+
+func TestBuildClaimTemplateShape(t *testing.T) {
+	spec := draSpec(worker.GPU{Count: 2, Type: "a100", MinMemory: "60Gi"})
+	template, err := buildClaimTemplate(spec, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "trainer-0", template.Name)
+	assert.Equal(t, "ml", template.Namespace)
+	assert.True(t, worker.IsOwned(template.Labels, "trainer-0"))
+	assert.Equal(t, "ml", template.Labels["team"])
+	requests := template.Spec.Spec.Devices.Requests
+	require.Len(t, requests, 1)
+	assert.Equal(t, "gpu", requests[0].Name)
+	exactly := requests[0].Exactly
+	require.NotNil(t, exactly)
+	assert.Equal(t, "gpu.nvidia.com", exactly.DeviceClassName)
+	assert.Equal(t, resourcev1.DeviceAllocationModeExactCount, exactly.AllocationMode)
+	assert.Equal(t, int64(2), exactly.Count)
+	assert.Len(t, exactly.Selectors, 2)
+
+	mig, err := buildClaimTemplate(draSpec(worker.GPU{Count: 1, Type: "h100", MIGProfile: "1g.10gb"}), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "mig.nvidia.com", mig.Spec.Spec.Devices.Requests[0].Exactly.DeviceClassName)
+
+	plugin := baseSpec()
+	plugin.GPU = &worker.GPU{Count: 1, Type: "a100"}
+	none, err := buildClaimTemplate(plugin, Options{})
+	require.NoError(t, err)
+	assert.Nil(t, none, "a device-plugin worker has no template")
+}
+
+// In DRA mode the pod claims the template, requests no extended resource
+// and selects no node, but keeps the vendor's toleration.
+func TestBuildPodDRA(t *testing.T) {
+	pod := mustBuild(t, draSpec(worker.GPU{Count: 1, Type: "a100"}), Options{})
+	require.Len(t, pod.Spec.ResourceClaims, 1)
+	assert.Equal(t, "gpu", pod.Spec.ResourceClaims[0].Name)
+	assert.Equal(t, "trainer-0", *pod.Spec.ResourceClaims[0].ResourceClaimTemplateName)
+	assert.Equal(t, []corev1.ResourceClaim{{Name: "gpu"}}, pod.Spec.Containers[0].Resources.Claims)
+	assert.Empty(t, pod.Spec.Containers[0].Resources.Limits)
+	assert.Empty(t, pod.Spec.NodeSelector)
+	assert.Nil(t, pod.Spec.Affinity)
+	assert.Contains(t, pod.Spec.Tolerations, corev1.Toleration{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
+	assert.True(t, claimsDevices(pod))
+}
+
+// With the device plugin, mig_profile is the mixed strategy's resource, and
+// min_memory and product are required affinity on GFD's labels, joined to
+// every required term of the worker's own.
+func TestBuildPodDevicePluginSelection(t *testing.T) {
+	spec := baseSpec()
+	spec.GPU = &worker.GPU{Count: 1, Type: "h100", MIGProfile: "1g.10gb"}
+	pod := mustBuild(t, spec, Options{})
+	assert.Equal(t, map[string]string{"nvidia.com/mig-1g.10gb": "1"}, quantities(pod.Spec.Containers[0].Resources.Limits))
+	assert.Equal(t, map[string]string{"accelerator": "nvidia-h100"}, pod.Spec.NodeSelector)
+	assert.Empty(t, pod.Spec.ResourceClaims)
+
+	spec = baseSpec()
+	spec.GPU = &worker.GPU{Count: 1, Type: "a100", MinMemory: "60Gi", Product: []string{"NVIDIA A100-SXM4-80GB"}}
+	spec.Scheduling = &worker.Scheduling{NodeAffinity: []worker.NodeAffinity{
+		{Required: true, MatchExpressions: []worker.MatchExpression{{Key: "zone", Operator: "In", Values: []string{"a"}}}},
+		{Required: true, MatchExpressions: []worker.MatchExpression{{Key: "zone", Operator: "In", Values: []string{"b"}}}},
+	}}
+	pod = mustBuild(t, spec, Options{})
+	terms := pod.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	require.Len(t, terms, 2)
+	for _, term := range terms {
+		assert.Contains(t, term.MatchExpressions, corev1.NodeSelectorRequirement{Key: "nvidia.com/gpu.memory", Operator: corev1.NodeSelectorOpGt, Values: []string{"61439"}})
+		assert.Contains(t, term.MatchExpressions, corev1.NodeSelectorRequirement{Key: "nvidia.com/gpu.product", Operator: corev1.NodeSelectorOpIn, Values: []string{"NVIDIA-A100-SXM4-80GB"}})
+	}
+}
+
+func TestClaimDevices(t *testing.T) {
+	claim := &resourcev1.ResourceClaim{}
+	assert.Nil(t, claimDevices(claim))
+	claim.Status.Allocation = &resourcev1.AllocationResult{Devices: resourcev1.DeviceAllocationResult{Results: []resourcev1.DeviceRequestAllocationResult{
+		{Request: "gpu", Driver: "gpu.nvidia.com", Pool: "node-a", Device: "gpu-1"},
+		{Request: "gpu", Driver: "gpu.nvidia.com", Pool: "node-a", Device: "gpu-3"},
+	}}}
+	assert.Equal(t, []worker.Device{{Driver: "gpu.nvidia.com", Pool: "node-a", Device: "gpu-1"}, {Driver: "gpu.nvidia.com", Pool: "node-a", Device: "gpu-3"}}, claimDevices(claim))
+}
