@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"context"
 	"testing"
 
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
@@ -8,6 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 func draSpec(g worker.GPU) *worker.Spec {
@@ -126,4 +131,53 @@ func TestClaimDevices(t *testing.T) {
 		{Request: "gpu", Driver: "gpu.nvidia.com", Pool: "node-a", Device: "gpu-3"},
 	}}}
 	assert.Equal(t, []worker.Device{{Driver: "gpu.nvidia.com", Pool: "node-a", Device: "gpu-1"}, {Driver: "gpu.nvidia.com", Pool: "node-a", Device: "gpu-3"}}, claimDevices(claim))
+}
+
+func nvidiaSlice(pool string, devices ...resourcev1.Device) *resourcev1.ResourceSlice {
+	return &resourcev1.ResourceSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: pool + "-gpu.nvidia.com"},
+		Spec:       resourcev1.ResourceSliceSpec{Driver: "gpu.nvidia.com", Pool: resourcev1.ResourcePool{Name: pool}, NodeName: ptr(pool), Devices: devices},
+	}
+}
+
+func gpuDevice(name, kind, product, profile, memory string) resourcev1.Device {
+	attrs := map[resourcev1.QualifiedName]resourcev1.DeviceAttribute{
+		"type": {StringValue: ptr(kind)}, "productName": {StringValue: ptr(product)},
+	}
+	if profile != "" {
+		attrs["profile"] = resourcev1.DeviceAttribute{StringValue: ptr(profile)}
+	}
+	return resourcev1.Device{Name: name, Attributes: attrs, Capacity: map[resourcev1.QualifiedName]resourcev1.DeviceCapacity{"memory": {Value: qty(memory)}}}
+}
+
+// The plan's device check lists the slices once per driver and says what
+// the cluster offers when nothing matches.
+func TestCheckDevicesAgainstResourceSlices(t *testing.T) {
+	client := fake.NewClientset(
+		nvidiaSlice("a100-80", gpuDevice("gpu-0", "gpu", "NVIDIA A100-SXM4-80GB", "", "80Gi"), gpuDevice("gpu-1", "gpu", "NVIDIA A100-SXM4-80GB", "", "80Gi")),
+		nvidiaSlice("a100-40", gpuDevice("gpu-0", "gpu", "NVIDIA A100-SXM4-40GB", "", "40Gi")),
+		nvidiaSlice("h100", gpuDevice("gpu-0-mig-1g10gb-0", "mig", "NVIDIA H100 80GB HBM3", "1g.10gb", "10Gi")),
+	)
+	lists := 0
+	client.PrependReactor("list", "resourceslices", func(k8stesting.Action) (bool, runtime.Object, error) {
+		lists++
+		return false, nil, nil
+	})
+	d := NewDriver(client, "https://cluster.example", Options{})
+	check := func(g worker.GPU) worker.PreflightReport {
+		var report worker.PreflightReport
+		d.checkDevices(context.Background(), draSpec(g), &report)
+		return report
+	}
+	assert.Empty(t, check(worker.GPU{Count: 2, Type: "a100", MinMemory: "60Gi"}).Problems)
+	assert.Empty(t, check(worker.GPU{Count: 1, Type: "h100", MIGProfile: "1g.10gb"}).Problems)
+	tooMany := check(worker.GPU{Count: 3, Type: "a100", MinMemory: "60Gi"}).Problems
+	require.Len(t, tooMany, 1)
+	assert.Contains(t, tooMany[0].Detail, "exceeds the 2 matching devices")
+	none := check(worker.GPU{Count: 1, Type: "a100", MinMemory: "100Gi"}).Problems
+	require.Len(t, none, 1)
+	assert.True(t, none[0].Warning)
+	assert.Equal(t, worker.Path{"gpu"}, none[0].Path)
+	assert.Contains(t, none[0].Detail, "gpu.nvidia.com: 1g.10gb ×1, NVIDIA A100-SXM4-40GB ×1, NVIDIA A100-SXM4-80GB ×2")
+	assert.Equal(t, 1, lists, "one LIST for every check of the provider process")
 }

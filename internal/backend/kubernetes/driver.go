@@ -7,6 +7,7 @@ import (
 
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -38,7 +39,10 @@ type Driver struct {
 	host   string
 	opts   Options
 	// nodes are listed once, for the plan's placement checks.
-	nodes nodeCache
+	nodes onceList[corev1.Node]
+	// slices are the ResourceSlices, listed once for the plan's check of
+	// DRA workers.
+	slices onceList[resourcev1.ResourceSlice]
 }
 
 var _ worker.Driver = (*Driver)(nil)
