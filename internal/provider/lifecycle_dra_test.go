@@ -89,8 +89,11 @@ func assertNoDRAObjects(cli kubernetes.Interface, namespace, name string) error 
 		return err
 	}
 	ctx := context.Background()
-	if _, err := cli.ResourceV1().ResourceClaimTemplates(namespace).Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		return fmt.Errorf("resource claim template %s/%s: still there or unreadable (%v)", namespace, name, err)
+	switch _, err := cli.ResourceV1().ResourceClaimTemplates(namespace).Get(ctx, name, metav1.GetOptions{}); {
+	case err == nil:
+		return fmt.Errorf("resource claim template %s/%s still exists", namespace, name)
+	case !apierrors.IsNotFound(err):
+		return err
 	}
 	var left []string
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {

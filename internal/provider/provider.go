@@ -116,7 +116,7 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			},
 			"gpu_allocation": schema.StringAttribute{
 				Optional: true,
-				MarkdownDescription: "How Kubernetes workers get their GPUs unless their `gpu.allocation` says: " + enumDoc(worker.Allocations) + "; default `\"device_plugin\"`. " +
+				MarkdownDescription: "How Kubernetes workers get their GPUs unless their `gpu.allocation` says. " + enumDoc(worker.Allocations) + " Default `\"device_plugin\"`. " +
 					"`\"dra\"` claims devices through Dynamic Resource Allocation (`resource.k8s.io/v1`); see the guide *GPUs with DRA*. " +
 					"Docker workers always use the device plugin's mode. A change replaces the Kubernetes GPU workers that follow it.",
 				Validators: oneOf(worker.Allocations),

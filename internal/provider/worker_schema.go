@@ -337,7 +337,7 @@ func gpuBlock() schema.Block {
 			"allocation": schema.StringAttribute{
 				Optional: true,
 				Computed: true,
-				MarkdownDescription: "How the GPUs are allocated: " + enumDoc(worker.Allocations) + ". Unset: the provider's `gpu_allocation` on Kubernetes, " +
+				MarkdownDescription: "How the GPUs are allocated. " + enumDoc(worker.Allocations) + " Unset: the provider's `gpu_allocation` on Kubernetes, " +
 					"`device_plugin` on Docker. A change, also of the provider's default, replaces the worker.",
 				Validators: oneOf(worker.Allocations),
 			},
