@@ -181,3 +181,28 @@ func TestCheckDevicesAgainstResourceSlices(t *testing.T) {
 	assert.Contains(t, none[0].Detail, "gpu.nvidia.com: 1g.10gb ×1, NVIDIA A100-SXM4-40GB ×1, NVIDIA A100-SXM4-80GB ×2")
 	assert.Equal(t, 1, lists, "one LIST for every check of the provider process")
 }
+
+// Refresh of a DRA worker costs two requests, the pod and its claim; a
+// claim that the pod names but that is gone is reported lost.
+func TestReadDRAWorkerInTwoRequests(t *testing.T) {
+	spec := draSpec(worker.GPU{Count: 1, Type: "a100"})
+	pod := mustBuild(t, spec, Options{})
+	pod.Spec.NodeName = "node-a"
+	pod.Status.ResourceClaimStatuses = []corev1.PodResourceClaimStatus{{Name: "gpu", ResourceClaimName: ptr("trainer-0-gpu-x7k2p")}}
+	claim := &resourcev1.ResourceClaim{ObjectMeta: metav1.ObjectMeta{Name: "trainer-0-gpu-x7k2p", Namespace: "ml"}}
+	claim.Status.Allocation = &resourcev1.AllocationResult{Devices: resourcev1.DeviceAllocationResult{Results: []resourcev1.DeviceRequestAllocationResult{
+		{Request: "gpu", Driver: "gpu.nvidia.com", Pool: "node-a", Device: "gpu-2"},
+	}}}
+	client := fake.NewClientset(pod, claim)
+	d := NewDriver(client, "https://cluster.example", Options{})
+	observed, err := d.Read(context.Background(), worker.RefOf(spec))
+	require.NoError(t, err)
+	assert.Equal(t, []worker.Device{{Driver: "gpu.nvidia.com", Pool: "node-a", Device: "gpu-2"}}, observed.Devices)
+	assert.False(t, observed.DevicesLost)
+	assert.Len(t, client.Actions(), 2, "a GET of the pod and one of its claim")
+
+	require.NoError(t, client.ResourceV1().ResourceClaims("ml").Delete(context.Background(), claim.Name, metav1.DeleteOptions{}))
+	observed, err = d.Read(context.Background(), worker.RefOf(spec))
+	require.NoError(t, err)
+	assert.True(t, observed.DevicesLost)
+}
