@@ -250,9 +250,11 @@ func TestAccWorkerKubernetesDRA_migProfileAndClaimDeletedOutOfBand(t *testing.T)
 					require.NoError(t, cli.ResourceV1().ResourceClaims(ns).Delete(context.Background(), claim.Name, metav1.DeleteOptions{
 						Preconditions: &metav1.Preconditions{UID: &claim.UID},
 					}))
+					// The claim's finalizer keeps it, being deleted, while the
+					// pod uses it.
 					require.NoError(t, wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 						current, err := cli.ResourceV1().ResourceClaims(ns).Get(ctx, claim.Name, metav1.GetOptions{})
-						return apierrors.IsNotFound(err) || err == nil && current.UID != claim.UID, nil
+						return apierrors.IsNotFound(err) || err == nil && (current.UID != claim.UID || current.DeletionTimestamp != nil), nil
 					}))
 				},
 				Config: config,

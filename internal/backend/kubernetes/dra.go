@@ -205,8 +205,8 @@ func claimsDevices(pod *corev1.Pod) bool {
 
 // readDevices adds to observed what the pod's generated claim was
 // allocated, in one GET. A pod not scheduled yet has no allocation; a claim
-// that the pod names but that is gone, or no longer allocated to a bound
-// pod, was taken out of band (DevicesLost).
+// that the pod names but that is gone or being deleted, or no longer
+// allocated to a bound pod, was taken out of band (DevicesLost).
 func (d *Driver) readDevices(ctx context.Context, pod *corev1.Pod, observed *worker.Observed) error {
 	if !claimsDevices(pod) {
 		return nil
@@ -229,7 +229,9 @@ func (d *Driver) readDevices(ctx context.Context, pod *corev1.Pod, observed *wor
 		return d.apiError(fmt.Sprintf("reading resource claim %s/%s of pod %s", pod.Namespace, claimName, pod.Name), err)
 	}
 	observed.Devices = claimDevices(claim)
-	observed.DevicesLost = pod.Spec.NodeName != "" && claim.Status.Allocation == nil
+	// A claim deleted while the pod uses it stays, with a deletion
+	// timestamp, until the pod is gone: it is lost all the same.
+	observed.DevicesLost = claim.DeletionTimestamp != nil || pod.Spec.NodeName != "" && claim.Status.Allocation == nil
 	return nil
 }
 

@@ -206,3 +206,20 @@ func TestReadDRAWorkerInTwoRequests(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, observed.DevicesLost)
 }
+
+// A claim deleted while the pod runs stays, with a deletion timestamp, as
+// long as the pod uses it: its devices are lost all the same.
+func TestReadDRAWorkerWithClaimBeingDeleted(t *testing.T) {
+	spec := draSpec(worker.GPU{Count: 1, Type: "a100"})
+	pod := mustBuild(t, spec, Options{})
+	pod.Spec.NodeName = "node-a"
+	pod.Status.ResourceClaimStatuses = []corev1.PodResourceClaimStatus{{Name: "gpu", ResourceClaimName: ptr("trainer-0-gpu-x7k2p")}}
+	now := metav1.Now()
+	claim := &resourcev1.ResourceClaim{ObjectMeta: metav1.ObjectMeta{Name: "trainer-0-gpu-x7k2p", Namespace: "ml", DeletionTimestamp: &now,
+		Finalizers: []string{"resource.kubernetes.io/delete-protection"}}}
+	claim.Status.Allocation = &resourcev1.AllocationResult{}
+	d := NewDriver(fake.NewClientset(pod, claim), "https://cluster.example", Options{})
+	observed, err := d.Read(context.Background(), worker.RefOf(spec))
+	require.NoError(t, err)
+	assert.True(t, observed.DevicesLost)
+}
