@@ -376,3 +376,28 @@ data "hodei_worker" "uv" {
 		}},
 	})
 }
+
+// The devcluster's restricted account, with the grants the docs list for
+// DRA workers and no ClusterRole, creates, refreshes and destroys a DRA
+// worker; the plan's device check, which needs a cluster-wide LIST of
+// resourceslices, is skipped without a warning.
+func TestAccWorkerKubernetesDRA_leastPrivilege(t *testing.T) {
+	cli, _ := draTestClient(t)
+	restricted := requireEnv(t, envTestRestrictedKubeconfig)
+	name := randomName("limited-dra")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		CheckDestroy:             func(*terraform.State) error { return assertNoDRAObjects(cli, restrictedNamespace, name) },
+		Steps: []resource.TestStep{{
+			Config: kubeProvider(restricted) + draWorker(name, restrictedNamespace, `
+    type       = "a100"
+    allocation = "dra"`),
+			Check: func(s *terraform.State) error {
+				pod := getPod(t, cli, restrictedNamespace, name)
+				assert.Equal(t, corev1.PodRunning, pod.Status.Phase)
+				assertClaimDevices(t, s, "hodei_worker."+name, generatedClaim(t, cli, pod), pod.Spec.NodeName, 1)
+				return nil
+			},
+		}},
+	})
+}
