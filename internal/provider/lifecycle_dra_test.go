@@ -401,3 +401,32 @@ func TestAccWorkerKubernetesDRA_leastPrivilege(t *testing.T) {
 		}},
 	})
 }
+
+// With the device plugin, min_memory and product are required affinity on
+// GPU Feature Discovery's labels: the 40 GB A100 node qualifies for
+// "40Gi" (its label says 40960 MiB), and the product as GFD spells it.
+func TestAccWorkerKubernetes_devicePluginMemoryAndProductAffinity(t *testing.T) {
+	cli, kubeconfig := draTestClient(t)
+	ns := testNamespace(t, cli, nil)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		CheckDestroy:             func(*terraform.State) error { return assertNoPod(cli, ns, "gfd") },
+		Steps: []resource.TestStep{{
+			Config: kubeProvider(kubeconfig) + draWorker("gfd", ns, `
+    type       = "a100"
+    min_memory = "40Gi"
+    product    = ["NVIDIA A100-SXM4-40GB"]`),
+			Check: func(*terraform.State) error {
+				pod := getPod(t, cli, ns, "gfd")
+				assert.Equal(t, pluginNodeA100, pod.Spec.NodeName)
+				terms := pod.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+				require.Len(t, terms, 1)
+				assert.ElementsMatch(t, []corev1.NodeSelectorRequirement{
+					{Key: "nvidia.com/gpu.memory", Operator: corev1.NodeSelectorOpGt, Values: []string{"40959"}},
+					{Key: "nvidia.com/gpu.product", Operator: corev1.NodeSelectorOpIn, Values: []string{"NVIDIA-A100-SXM4-40GB"}},
+				}, terms[0].MatchExpressions)
+				return nil
+			},
+		}},
+	})
+}
