@@ -38,10 +38,13 @@ up)
   # an H100 worker gets the preflight warning, and is then left out.
   echo "demo: planning an H100 worker, which this cluster has no node for:"
   tf plan -input=false -no-color -var "docker_available=$docker_available" -var preview_h100=true |
-    awk '/^Warning: No node has this GPU type/{show=1} /^(─|Warning: Provider)/{show=0} show{print}'
+    awk '/^Warning: No node (has|offers) this GPU/{show=1} /^(─|Warning: Provider)/{show=0} show{print}'
   tf apply -auto-approve -input=false -var "docker_available=$docker_available"
   echo
   bin/devcluster workers --kubeconfig "$KUBECONFIG"
+  echo
+  tf output -raw dra_devices
+  echo
   if $docker_available; then
     echo
     tf output -raw docker_workers

@@ -108,6 +108,22 @@ resource "hodei_worker" "cpu" {
   }
 }
 
+# Fine-tuning with Dynamic Resource Allocation: one GPU of at least 60 GiB,
+# claimed by attribute; the scheduler's allocator picks the device, and so
+# the node (the cluster's A100 80GB DRA node).
+resource "hodei_worker" "finetune" {
+  name    = "finetune-0"
+  backend = local.cluster
+  image   = "registry.example/hodei/trainer:1.4"
+  labels  = { app = "finetune", "hodei.io/pool" = "finetune" }
+
+  gpu {
+    type       = "a100"
+    allocation = "dra"
+    min_memory = "60Gi"
+  }
+}
+
 # A worker for a GPU the cluster does not have: the plan's preflight warns
 # with what the nodes offer (make demo plans it once, then applies without).
 variable "preview_h100" {
@@ -137,6 +153,11 @@ resource "hodei_worker" "laptop" {
     cpu_limit    = "0.5"
     memory_limit = "64Mi"
   }
+}
+
+output "dra_devices" {
+  description = "The devices the DRA worker's claim was allocated, a line each."
+  value       = join("\n", [for d in hodei_worker.finetune.gpu.devices : "dra: ${hodei_worker.finetune.name} on ${d.pool}: ${d.driver} ${d.device}"])
 }
 
 output "docker_workers" {

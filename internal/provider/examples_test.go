@@ -51,6 +51,9 @@ func TestAccExamplesOnDocker(t *testing.T) {
 		if filepath.Base(dir) == "secret_references" {
 			continue // Kubernetes only: TestAccWorkerDocker_secretEnvWriteOnly checks the plan error on Docker
 		}
+		if filepath.Base(dir) == "gpu_dra" {
+			continue // Kubernetes only: the invalid case "gpu allocation dra on docker" checks the error on Docker
+		}
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			if filepath.Base(dir) == "secret_env_wo" {
 				skipWithoutWriteOnly(t)

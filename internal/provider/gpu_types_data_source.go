@@ -25,6 +25,9 @@ var gpuTypeAttrTypes = map[string]attr.Type{
 	"resource_name": types.StringType,
 	"node_label":    types.StringType,
 	"runtime_class": types.StringType,
+	"dra_driver":    types.StringType,
+	"device_class":  types.StringType,
+	"products":      types.ListType{ElemType: types.StringType},
 }
 
 type gpuTypesModel struct {
@@ -50,6 +53,10 @@ func (d *gpuTypesDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 					"resource_name": schema.StringAttribute{Computed: true, MarkdownDescription: "Kubernetes extended resource."},
 					"node_label":    schema.StringAttribute{Computed: true, MarkdownDescription: "Value of the GPU node label."},
 					"runtime_class": schema.StringAttribute{Computed: true, MarkdownDescription: "Default runtime class of the type's workers; null for none."},
+					"dra_driver":    schema.StringAttribute{Computed: true, MarkdownDescription: "DRA driver of the vendor, the domain of its device attributes (e.g. `gpu.nvidia.com`)."},
+					"device_class":  schema.StringAttribute{Computed: true, MarkdownDescription: "DeviceClass that DRA workers of this type request."},
+					"products": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+						MarkdownDescription: "Product names that `type` alone selects in DRA mode; empty: any device of the DeviceClass."},
 				}},
 			},
 		},
@@ -63,7 +70,14 @@ func (d *gpuTypesDataSource) Configure(_ context.Context, req datasource.Configu
 func (d *gpuTypesDataSource) Read(ctx context.Context, _ datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var elems []attr.Value
 	for _, t := range d.data.catalog.Types() {
+		products := t.Products
+		if products == nil {
+			products = []string{}
+		}
 		obj, diags := types.ObjectValue(gpuTypeAttrTypes, map[string]attr.Value{
+			"dra_driver":    types.StringValue(t.DRADriver()),
+			"device_class":  types.StringValue(t.DeviceClass(false)),
+			"products":      listValue(products, &resp.Diagnostics),
 			"name":          types.StringValue(t.Name),
 			"vendor":        types.StringValue(t.Vendor),
 			"resource_name": types.StringValue(t.ResourceName()),

@@ -43,6 +43,7 @@ func New(version string) func() provider.Provider {
 type providerModel struct {
 	DefaultBackend    types.String `tfsdk:"default_backend"`
 	GPUNodeLabelKey   types.String `tfsdk:"gpu_node_label_key"`
+	GPUAllocation     types.String `tfsdk:"gpu_allocation"`
 	HostPathAllowlist types.List   `tfsdk:"host_path_allowlist"`
 	Docker            types.Object `tfsdk:"docker"`
 	Kubernetes        types.Object `tfsdk:"kubernetes"`
@@ -112,6 +113,13 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"gpu_node_label_key": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "Node label that GPU workers select on. Default `\"accelerator\"`.",
+			},
+			"gpu_allocation": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "How Kubernetes workers get their GPUs unless their `gpu.allocation` says. " + enumDoc(worker.Allocations) + " Default `\"device_plugin\"`. " +
+					"`\"dra\"` claims devices through Dynamic Resource Allocation (`resource.k8s.io/v1`); see the guide *GPUs with DRA*. " +
+					"Docker workers always use the device plugin's mode. A change replaces the Kubernetes GPU workers that follow it.",
+				Validators: oneOf(worker.Allocations),
 			},
 			"host_path_allowlist": schema.ListAttribute{
 				ElementType:         types.StringType,
@@ -223,6 +231,7 @@ func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		settingsKnown:   settingsKnown,
 		defaultBackend:  str(cfg.DefaultBackend),
 		gpuNodeLabelKey: str(cfg.GPUNodeLabelKey),
+		gpuAllocation:   str(cfg.GPUAllocation),
 		namespace:       worker.DefaultNamespace,
 	}
 	if data.defaultBackend == "" && !cfg.DefaultBackend.IsUnknown() {
@@ -230,6 +239,9 @@ func (p *hodeiProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		if data.defaultBackend == "" {
 			data.defaultBackend = string(worker.BackendDocker)
 		}
+	}
+	if data.gpuAllocation == "" && !cfg.GPUAllocation.IsUnknown() {
+		data.gpuAllocation = worker.AllocationDevicePlugin
 	}
 	if data.gpuNodeLabelKey == "" {
 		data.gpuNodeLabelKey = worker.DefaultGPUNodeLabel

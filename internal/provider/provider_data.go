@@ -20,9 +20,11 @@ type providerData struct {
 	// settingsKnown is false while a provider setting is known only after
 	// apply; then an empty defaultBackend or namespace is not known yet
 	// either, and a nil catalog (gpu_type unknown) has no entries.
-	settingsKnown     bool
-	defaultBackend    string
-	gpuNodeLabelKey   string
+	settingsKnown   bool
+	defaultBackend  string
+	gpuNodeLabelKey string
+	// gpuAllocation is the provider's gpu_allocation, empty while unknown.
+	gpuAllocation     string
 	hostPathAllowlist []string
 	namespace         string
 	catalog           *worker.Catalog

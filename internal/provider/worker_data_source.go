@@ -32,6 +32,7 @@ type workerDataModel struct {
 	IP          types.String `tfsdk:"ip"`
 	UID         types.String `tfsdk:"uid"`
 	StartedAt   types.String `tfsdk:"started_at"`
+	GPUDevices  types.List   `tfsdk:"gpu_devices"`
 }
 
 func (d *workerDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -60,6 +61,16 @@ func (d *workerDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"ip":          computed("Pod or container IP."),
 			"uid":         computed("Pod UID or container ID."),
 			"started_at":  computed("Start time (RFC 3339)."),
+			"gpu_devices": schema.ListNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "The devices the worker's ResourceClaim was allocated, as the resource's `gpu.devices` (DRA workers only; empty otherwise, " +
+					"null when the claim was deleted out of band).",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"driver": computed("DRA driver, e.g. `gpu.nvidia.com`."),
+					"pool":   computed("Resource pool (usually the node)."),
+					"device": computed("Device name within the pool."),
+				}},
+			},
 		},
 	}
 }
@@ -108,6 +119,7 @@ func (d *workerDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
+	out.GPUDevices = devicesValue(obs, &resp.Diagnostics)
 	out.Labels = mapValue(labels, &resp.Diagnostics)
 	out.Annotations = mapValue(annotations, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &out)...)

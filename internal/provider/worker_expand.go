@@ -130,7 +130,8 @@ func expandSpec(ctx context.Context, m *workerModel) (*worker.Spec, diag.Diagnos
 			EphemeralStorage: str(r.EphemeralStorage), EphemeralStorageLimit: str(r.EphemeralStorageLimit)}
 	}
 	if g := objectAs[gpuModel](ctx, m.GPU, &diags); g != nil {
-		s.GPU = &worker.GPU{Count: g.Count.ValueInt64(), Type: str(g.Type)}
+		s.GPU = &worker.GPU{Count: g.Count.ValueInt64(), Type: str(g.Type), Allocation: str(g.Allocation),
+			MinMemory: str(g.MinMemory), Product: strList(g.Product), MIGProfile: str(g.MIGProfile)}
 	}
 	for _, v := range listAs[volumeModel](ctx, m.Volumes, &diags) {
 		vol := worker.Volume{Name: str(v.Name), MountPath: str(v.MountPath), ReadOnly: v.ReadOnly.ValueBool(), SubPath: str(v.SubPath)}

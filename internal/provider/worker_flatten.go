@@ -125,7 +125,17 @@ func flattenSpec(s *worker.Spec, catalog *worker.Catalog, m *workerModel) diag.D
 	m.Resources = objectOf(bt.resources, resources, &diags)
 	var gpu *gpuModel
 	if g := s.GPU; g != nil {
-		gpu = &gpuModel{Count: types.Int64Value(g.Count), Type: gpuTypeValue(g.Type)}
+		gpu = &gpuModel{Count: types.Int64Value(g.Count), Type: gpuTypeValue(g.Type), Allocation: types.StringValue(g.AllocationMode()),
+			MinMemory: quantityValue(g.MinMemory), Product: types.ListNull(types.StringType), MIGProfile: optString(g.MIGProfile),
+			Devices: types.ListUnknown(bt.device)}
+		if g.Product != nil {
+			gpu.Product = listValue(g.Product, &diags)
+		}
+		if prior := objectAs[gpuModel](context.Background(), m.GPU, &diags); prior != nil {
+			// The devices are the read's (flattenObserved); until then the
+			// ones known.
+			gpu.Devices = prior.Devices
+		}
 		gpu.setCatalogFacts(catalog)
 	}
 	m.GPU = objectOf(bt.gpu, gpu, &diags)
@@ -268,6 +278,29 @@ func flattenObserved(obs *worker.Observed, m *workerModel) {
 	m.IP = types.StringValue(obs.IP)
 	m.UID = types.StringValue(obs.UID)
 	m.StartedAt = startedAt(obs)
+	if m.GPU.IsNull() || m.GPU.IsUnknown() {
+		return
+	}
+	var diags diag.Diagnostics
+	gpu := objectAs[gpuModel](context.Background(), m.GPU, &diags)
+	if gpu == nil {
+		return
+	}
+	gpu.Devices = devicesValue(obs, &diags)
+	m.GPU = objectOf(workerBlockTypes().gpu, gpu, &diags)
+}
+
+// devicesValue is gpu.devices: null when the claim's devices were lost.
+func devicesValue(obs *worker.Observed, diags *diag.Diagnostics) types.List {
+	t := workerBlockTypes().device
+	if obs.DevicesLost {
+		return types.ListNull(t)
+	}
+	devices := make([]deviceModel, 0, len(obs.Devices))
+	for _, d := range obs.Devices {
+		devices = append(devices, deviceModel{Driver: types.StringValue(d.Driver), Pool: types.StringValue(d.Pool), Device: types.StringValue(d.Device)})
+	}
+	return listOf(t, devices, diags)
 }
 
 // startedAt is the start time in RFC 3339, empty before the worker started.

@@ -93,8 +93,19 @@ type resourcesModel struct {
 type gpuModel struct {
 	Count        types.Int64         `tfsdk:"count"`
 	Type         semanticStringValue `tfsdk:"type"`
+	Allocation   types.String        `tfsdk:"allocation"`
+	MinMemory    semanticStringValue `tfsdk:"min_memory"`
+	Product      types.List          `tfsdk:"product"`
+	MIGProfile   types.String        `tfsdk:"mig_profile"`
+	Devices      types.List          `tfsdk:"devices"`
 	Vendor       types.String        `tfsdk:"vendor"`
 	ResourceName types.String        `tfsdk:"resource_name"`
+}
+
+type deviceModel struct {
+	Driver types.String `tfsdk:"driver"`
+	Pool   types.String `tfsdk:"pool"`
+	Device types.String `tfsdk:"device"`
 }
 
 type volumeModel struct {
@@ -185,6 +196,8 @@ type blockTypes struct {
 	toleration, topologySpread, security                    types.ObjectType
 
 	readiness, execProbe, httpGetProbe, tcpSocketProbe types.ObjectType
+
+	device types.ObjectType
 }
 
 var workerBlockTypes = sync.OnceValue(func() blockTypes {
@@ -218,5 +231,7 @@ var workerBlockTypes = sync.OnceValue(func() blockTypes {
 		execProbe:      at(path.Root("readiness").AtName("exec")),
 		httpGetProbe:   at(path.Root("readiness").AtName("http_get")),
 		tcpSocketProbe: at(path.Root("readiness").AtName("tcp_socket")),
+
+		device: at(path.Root("gpu").AtName("devices").AtListIndex(0)),
 	}
 })

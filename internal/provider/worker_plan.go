@@ -105,12 +105,29 @@ func (r *workerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 func planObservedFacts(ctx context.Context, prior tfsdk.State, state, plan *workerModel, resp *resource.ModifyPlanResponse) {
 	replace := planReplacements(ctx, state, plan, resp)
 	plan.Status, plan.NodeName, plan.IP, plan.StartedAt = state.Status, state.NodeName, state.IP, state.StartedAt
+	planDevices(ctx, state, plan, false, &resp.Diagnostics)
 	resp.Diagnostics.Append(setWorker(ctx, &resp.Plan.Raw, plan)...)
 	if !replace && resp.Plan.Raw.Equal(prior.Raw) {
 		return
 	}
 	plan.Status, plan.NodeName, plan.IP, plan.StartedAt = types.StringUnknown(), types.StringUnknown(), types.StringUnknown(), types.StringUnknown()
+	// An in-place update keeps the pod, and so its claim and devices.
+	planDevices(ctx, state, plan, replace || len(resp.RequiresReplace) > 0, &resp.Diagnostics)
 	resp.Diagnostics.Append(setWorker(ctx, &resp.Plan.Raw, plan)...)
+}
+
+// planDevices plans gpu.devices: the state's for a worker that keeps its
+// pod, unknown for one that is replaced.
+func planDevices(ctx context.Context, state, plan *workerModel, replace bool, diags *diag.Diagnostics) {
+	gpu := objectAs[gpuModel](ctx, plan.GPU, diags)
+	if gpu == nil {
+		return
+	}
+	gpu.Devices = types.ListUnknown(workerBlockTypes().device)
+	if prior := objectAs[gpuModel](ctx, state.GPU, diags); prior != nil && !replace {
+		gpu.Devices = prior.Devices
+	}
+	plan.GPU = objectOf(workerBlockTypes().gpu, gpu, diags)
 }
 
 // resolvePlan fills the attributes the configuration leaves to the provider.
@@ -120,11 +137,8 @@ func (r *workerResource) resolvePlan(ctx context.Context, req resource.ModifyPla
 	var configBackend, configNamespace types.String
 	diags.Append(req.Config.GetAttribute(ctx, path.Root("backend"), &configBackend)...)
 	diags.Append(req.Config.GetAttribute(ctx, path.Root("namespace"), &configNamespace)...)
-	if gpu := objectAs[gpuModel](ctx, plan.GPU, diags); gpu != nil {
-		gpu.setCatalogFacts(r.data.catalog)
-		plan.GPU = objectOf(workerBlockTypes().gpu, gpu, diags)
-	}
 	label, labelKnown := backendLabel(plan.Labels)
+	defer r.resolveGPU(ctx, req, plan, diags)
 	if configBackend.IsUnknown() || !labelKnown || configBackend.IsNull() && label == "" && r.data.defaultBackend == "" {
 		plan.Backend, plan.ID = types.StringUnknown(), types.StringUnknown()
 		if configNamespace.IsNull() {
@@ -154,6 +168,33 @@ func (r *workerResource) resolvePlan(ctx context.Context, req resource.ModifyPla
 	}
 }
 
+// resolveGPU plans the GPU's catalog facts and its allocation: the
+// configuration's, else on Kubernetes the provider's gpu_allocation, on
+// Docker the device plugin's mode (Docker has no other). It runs once the
+// backend is resolved.
+func (r *workerResource) resolveGPU(ctx context.Context, req resource.ModifyPlanRequest, plan *workerModel, diags *diag.Diagnostics) {
+	gpu := objectAs[gpuModel](ctx, plan.GPU, diags)
+	if gpu == nil {
+		return
+	}
+	gpu.setCatalogFacts(r.data.catalog)
+	var configAllocation types.String
+	diags.Append(req.Config.GetAttribute(ctx, path.Root("gpu").AtName("allocation"), &configAllocation)...)
+	switch {
+	case !configAllocation.IsNull():
+		gpu.Allocation = configAllocation
+	case plan.Backend.IsUnknown():
+		gpu.Allocation = types.StringUnknown()
+	case worker.Backend(str(plan.Backend)) == worker.BackendDocker:
+		gpu.Allocation = types.StringValue(worker.AllocationDevicePlugin)
+	case r.data.gpuAllocation == "":
+		gpu.Allocation = types.StringUnknown()
+	default:
+		gpu.Allocation = types.StringValue(r.data.gpuAllocation)
+	}
+	plan.GPU = objectOf(workerBlockTypes().gpu, gpu, diags)
+}
+
 // backendLabel is the value of the hodei.io/provider label, and whether
 // the plan knows it.
 func backendLabel(labels types.Map) (string, bool) {
@@ -181,12 +222,38 @@ func planReplacements(ctx context.Context, state, plan *workerModel, resp *resou
 			replace = true
 		}
 	}
+	if planGPUReplacement(ctx, state, plan, resp) {
+		replace = true
+	}
 	if worker.Status(str(state.Status)).Exited() && plan.RecreateOnExit.ValueBool() {
 		resp.RequiresReplace.Append(path.Root("status"))
 		tflog.Info(ctx, "worker exited; planning its replacement", map[string]any{"id": str(state.ID), "status": str(state.Status)})
 		replace = true
 	}
 	return replace
+}
+
+// planGPUReplacement replaces a worker whose resolved GPU allocation
+// changes (the provider's gpu_allocation, which the schema cannot see), or
+// whose claimed devices were taken out of band (gpu.devices null), and
+// tells whether it does.
+func planGPUReplacement(ctx context.Context, state, plan *workerModel, resp *resource.ModifyPlanResponse) bool {
+	prior := objectAs[gpuModel](ctx, state.GPU, &resp.Diagnostics)
+	next := objectAs[gpuModel](ctx, plan.GPU, &resp.Diagnostics)
+	if prior == nil || next == nil {
+		return false
+	}
+	allocation := path.Root("gpu").AtName("allocation")
+	if !next.Allocation.IsUnknown() && !prior.Allocation.IsNull() && !prior.Allocation.Equal(next.Allocation) {
+		resp.RequiresReplace.Append(allocation)
+		return true
+	}
+	if str(prior.Allocation) == worker.AllocationDRA && prior.Devices.IsNull() {
+		tflog.Info(ctx, "the worker's ResourceClaim is gone or deallocated; planning its replacement", map[string]any{"id": str(state.ID)})
+		resp.RequiresReplace.Append(path.Root("gpu").AtName("devices"))
+		return true
+	}
+	return false
 }
 
 // reportProblems adds the problems that are not about a value the

@@ -307,17 +307,23 @@ func shmSizeAttribute() schema.StringAttribute {
 }
 
 func gpuBlock() schema.Block {
+	minMemory := quantityAttribute("Least memory of each GPU. With `allocation = \"dra\"` a CEL selector on the device's `memory` capacity; "+
+		"with the device plugin (NVIDIA only) a required node affinity `nvidia.com/gpu.memory Gt <MiB - 1>` on GPU Feature Discovery's label. "+
+		"Kubernetes only.", memoryExample)
 	return schema.SingleNestedBlock{
-		MarkdownDescription: "GPUs from the catalog. On Kubernetes: requests = limits of the vendor's resource, a node selector " +
-			"`<gpu_node_label_key>=<node label>` and a toleration `<resource> Exists NoSchedule`. On Docker: an NVIDIA device request, " +
-			"or the AMD (`/dev/kfd`, `/dev/dri`, group `video`) and Intel (`/dev/dri`) devices. " + replacesDoc,
+		MarkdownDescription: "GPUs from the catalog. On Kubernetes with the device plugin (`allocation = \"device_plugin\"`, the default): requests = limits of " +
+			"the vendor's resource (`nvidia.com/mig-<profile>` with `mig_profile`), a node selector `<gpu_node_label_key>=<node label>` and a toleration " +
+			"`<resource> Exists NoSchedule`. With `allocation = \"dra\"`: a ResourceClaimTemplate of the worker's name that claims `count` devices of the " +
+			"vendor's DeviceClass by attribute, no extended resource and no node selector (the scheduler's allocator picks the node), the same toleration. " +
+			"On Docker: an NVIDIA device request, or the AMD (`/dev/kfd`, `/dev/dri`, group `video`) and Intel (`/dev/dri`) devices; selection by attribute " +
+			"and `allocation = \"dra\"` are errors there. See the guide *GPUs with DRA*. " + replacesDoc,
 		PlanModifiers: []planmodifier.Object{objectReplacedPerContract("gpu", replacesDoc)},
 		Attributes: map[string]schema.Attribute{
 			"count": schema.Int64Attribute{
 				Optional:            true,
 				Computed:            true,
 				Default:             int64default.StaticInt64(worker.DefaultGPUCount),
-				MarkdownDescription: fmt.Sprintf("Number of GPUs, 1..%d. Default 1.", worker.MaxGPUCount),
+				MarkdownDescription: fmt.Sprintf("Number of GPUs (or MIG devices), 1..%d. Default 1.", worker.MaxGPUCount),
 				Validators:          []validator.Int64{int64validator.Between(1, worker.MaxGPUCount)},
 			},
 			"type": schema.StringAttribute{
@@ -325,7 +331,43 @@ func gpuBlock() schema.Block {
 				CustomType:    gpuTypeType,
 				PlanModifiers: []planmodifier.String{keepEquivalentPrior{kindGPUType}},
 				MarkdownDescription: "Catalog name in any case: `v100`, `t4`, `a100`, `h100`, `mi100`, `mi200`, `intel-xe`, " +
-					"or a `gpu_type` of the provider. Required in the block. An unknown name is a plan error that suggests the nearest.",
+					"or a `gpu_type` of the provider. Required in the block. An unknown name is a plan error that suggests the nearest. " +
+					"With `allocation = \"dra\"` and no `product`, a built-in NVIDIA type selects its product names (e.g. `a100`: every A100 model).",
+			},
+			"allocation": schema.StringAttribute{
+				Optional: true,
+				Computed: true,
+				MarkdownDescription: "How the GPUs are allocated. " + enumDoc(worker.Allocations) + " Unset: the provider's `gpu_allocation` on Kubernetes, " +
+					"`device_plugin` on Docker. A change, also of the provider's default, replaces the worker.",
+				Validators: oneOf(worker.Allocations),
+			},
+			"min_memory": minMemory,
+			"product": schema.ListAttribute{
+				Optional:    true,
+				ElementType: types.StringType,
+				MarkdownDescription: "Product names the GPU may be, as the driver publishes them (`productName`, e.g. `\"NVIDIA A100-SXM4-80GB\"`); any one will do. " +
+					"With `allocation = \"dra\"` a CEL selector; with the device plugin (NVIDIA only) a required node affinity `nvidia.com/gpu.product In` " +
+					"with dashes for spaces, as GPU Feature Discovery writes it. Kubernetes only.",
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1),
+					listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(stringvalidator.LengthBetween(1, worker.MaxProductLength)),
+				},
+			},
+			"mig_profile": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "A MIG partition instead of whole GPUs, e.g. `\"1g.10gb\"` (NVIDIA only). With the device plugin (mixed strategy) the " +
+					"extended resource `nvidia.com/mig-<profile>`; with `allocation = \"dra\"` devices of the DeviceClass `mig.nvidia.com` whose `profile` is this. Kubernetes only.",
+			},
+			"devices": schema.ListNestedAttribute{
+				Computed: true,
+				MarkdownDescription: "The devices allocated to the worker, from its ResourceClaim's `status.allocation` (DRA only; empty with the device plugin, " +
+					"and until the pod is scheduled). Null when the claim was deleted or deallocated out of band: the plan then replaces the worker.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"driver": schema.StringAttribute{Computed: true, MarkdownDescription: "DRA driver, e.g. `gpu.nvidia.com`."},
+					"pool":   schema.StringAttribute{Computed: true, MarkdownDescription: "Resource pool (usually the node)."},
+					"device": schema.StringAttribute{Computed: true, MarkdownDescription: "Device name within the pool, e.g. `gpu-0`."},
+				}},
 			},
 			"vendor": schema.StringAttribute{
 				Computed:            true,

@@ -18,15 +18,18 @@ import (
 // cannot know them: the GPU catalog (gpu_type adds to it), the host path
 // allowlist, and what the chosen backend can honour.
 var planOnlyCases = map[string]string{
-	"gpu type unknown":                      "the provider's gpu_type blocks add to the catalog",
-	"gpu type not in catalog":               "the provider's gpu_type blocks add to the catalog",
-	"gpu node selector contradicts type":    "the node label comes from the catalog and gpu_node_label_key",
-	"host path outside allowlist":           "host_path_allowlist is a provider setting",
-	"host path sibling of the allowlist":    "host_path_allowlist is a provider setting",
-	"host path docker socket on kubernetes": "host_path_allowlist is a provider setting",
-	"secret_env on docker":                  "Kubernetes-only settings are refused for the resolved backend, known at plan",
-	"config_map volume on docker":           "Kubernetes-only settings are refused for the resolved backend, known at plan",
-	"readiness http_get on docker":          "the backend is resolved at plan (attribute, label, or the provider's default_backend)",
+	"gpu type unknown":                             "the provider's gpu_type blocks add to the catalog",
+	"gpu type not in catalog":                      "the provider's gpu_type blocks add to the catalog",
+	"gpu node selector contradicts type":           "the node label comes from the catalog and gpu_node_label_key",
+	"gpu mig_profile on amd":                       "the vendor of a type comes from the catalog, which gpu_type adds to",
+	"gpu min_memory on amd with the device plugin": "the vendor comes from the catalog, and the allocation from the provider's gpu_allocation",
+	"gpu min_memory on the default docker backend": "the backend is resolved at plan (attribute, label, or the provider's default_backend)",
+	"host path outside allowlist":                  "host_path_allowlist is a provider setting",
+	"host path sibling of the allowlist":           "host_path_allowlist is a provider setting",
+	"host path docker socket on kubernetes":        "host_path_allowlist is a provider setting",
+	"secret_env on docker":                         "Kubernetes-only settings are refused for the resolved backend, known at plan",
+	"config_map volume on docker":                  "Kubernetes-only settings are refused for the resolved backend, known at plan",
+	"readiness http_get on docker":                 "the backend is resolved at plan (attribute, label, or the provider's default_backend)",
 }
 
 // TestAccWorker_invalidConfigurationsFailAtValidate runs `terraform validate`

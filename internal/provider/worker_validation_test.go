@@ -392,6 +392,79 @@ var invalidCases = []invalidCase{
     type  = "a100"
     count = -1
   }`, expect: `(?s)gpu.count.*between 1 and 16`},
+	{name: "gpu allocation unknown", k8s: true, body: `
+  gpu {
+    type       = "a100"
+    allocation = "mig"
+  }`, expect: `(?s)gpu.allocation.*value must be one of`},
+	{name: "gpu min_memory not a quantity", k8s: true, body: `
+  gpu {
+    type       = "a100"
+    min_memory = "40 gigs"
+  }`, expect: `(?s)gpu.min_memory.*quantity`},
+	{name: "gpu min_memory zero", k8s: true, body: `
+  gpu {
+    type       = "a100"
+    min_memory = "0"
+  }`, expect: `(?s)gpu.min_memory.*greater than zero`},
+	{name: "gpu product empty", k8s: true, body: `
+  gpu {
+    type    = "a100"
+    product = []
+  }`, expect: `(?s)gpu.product.*at least 1`},
+	{name: "gpu product with quotes", k8s: true, body: `
+  gpu {
+    type    = "a100"
+    product = ["NVIDIA \"A100\""]
+  }`, expect: `(?s)gpu.product\[0\].*Invalid product name`},
+	{name: "gpu product duplicate", k8s: true, body: `
+  gpu {
+    type    = "a100"
+    product = ["NVIDIA A100-SXM4-80GB", "NVIDIA A100-SXM4-80GB"]
+  }`, expect: `(?s)gpu.product.*duplicate`},
+	{name: "gpu product too long", k8s: true, body: fmt.Sprintf(`
+  gpu {
+    type    = "a100"
+    product = [%q]
+  }`, strings.Repeat("A", 64)), expect: `(?s)gpu.product.*length`},
+	{name: "gpu mig_profile invalid", k8s: true, body: `
+  gpu {
+    type        = "h100"
+    mig_profile = "1g10gb"
+  }`, expect: `(?s)gpu.mig_profile.*Invalid MIG profile`},
+	{name: "gpu mig_profile on amd", k8s: true, body: `
+  gpu {
+    type        = "mi100"
+    mig_profile = "1g.10gb"
+  }`, expect: `(?s)gpu.mig_profile.*MIG needs an NVIDIA GPU`},
+	{name: "gpu min_memory on amd with the device plugin", k8s: true, body: `
+  gpu {
+    type       = "mi200"
+    min_memory = "64Gi"
+  }`, expect: `(?s)gpu.min_memory.*Needs allocation = "dra"`},
+	{name: "gpu allocation dra on docker", body: `
+  backend = "docker"
+  gpu {
+    type       = "a100"
+    allocation = "dra"
+  }`, expect: `(?s)gpu.allocation.*Kubernetes only`},
+	{name: "gpu mig_profile on docker", body: `
+  backend = "docker"
+  gpu {
+    type        = "a100"
+    mig_profile = "1g.10gb"
+  }`, expect: `(?s)gpu.mig_profile.*Kubernetes only`},
+	{name: "gpu product on docker", body: `
+  backend = "docker"
+  gpu {
+    type    = "a100"
+    product = ["NVIDIA A100-SXM4-80GB"]
+  }`, expect: `(?s)gpu.product.*Kubernetes only`},
+	{name: "gpu min_memory on the default docker backend", body: `
+  gpu {
+    type       = "a100"
+    min_memory = "40Gi"
+  }`, expect: `(?s)gpu.min_memory.*Kubernetes only`},
 	{name: "gpu node selector contradicts type", k8s: true, body: `
   gpu { type = "t4" }
   scheduling {

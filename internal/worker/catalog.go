@@ -37,16 +37,24 @@ type GPUType struct {
 	// this type get unless they name their own. Built-in types have none:
 	// clusters with the vendor's device plugin need none.
 	RuntimeClass string
+	// Products are the product names that the vendor's DRA driver
+	// publishes for this type (NVIDIA's productName attribute, as
+	// nvidia-smi prints it): in DRA mode the type alone selects them. A
+	// type without any selects on its vendor's DeviceClass only.
+	Products []string
 }
 
 // ResourceName is the Kubernetes extended resource of the type's vendor.
 func (t GPUType) ResourceName() string { return vendorResource[t.Vendor] }
 
 var builtinGPUTypes = []GPUType{
-	{Name: "v100", Vendor: VendorNVIDIA, NodeLabel: "nvidia-tesla-v100"},
-	{Name: "t4", Vendor: VendorNVIDIA, NodeLabel: "nvidia-tesla-t4"},
-	{Name: "a100", Vendor: VendorNVIDIA, NodeLabel: "nvidia-tesla-a100"},
-	{Name: "h100", Vendor: VendorNVIDIA, NodeLabel: "nvidia-h100"},
+	{Name: "v100", Vendor: VendorNVIDIA, NodeLabel: "nvidia-tesla-v100", Products: []string{
+		"Tesla V100-SXM2-16GB", "Tesla V100-SXM2-32GB", "Tesla V100-PCIE-16GB", "Tesla V100-PCIE-32GB", "Tesla V100S-PCIE-32GB"}},
+	{Name: "t4", Vendor: VendorNVIDIA, NodeLabel: "nvidia-tesla-t4", Products: []string{"Tesla T4"}},
+	{Name: "a100", Vendor: VendorNVIDIA, NodeLabel: "nvidia-tesla-a100", Products: []string{
+		"NVIDIA A100-SXM4-40GB", "NVIDIA A100-SXM4-80GB", "NVIDIA A100-PCIE-40GB", "NVIDIA A100 80GB PCIe"}},
+	{Name: "h100", Vendor: VendorNVIDIA, NodeLabel: "nvidia-h100", Products: []string{
+		"NVIDIA H100 80GB HBM3", "NVIDIA H100 PCIe", "NVIDIA H100 NVL"}},
 	{Name: "mi100", Vendor: VendorAMD, NodeLabel: "amd-instinct-mi100"},
 	{Name: "mi200", Vendor: VendorAMD, NodeLabel: "amd-instinct-mi200"},
 	{Name: "intel-xe", Vendor: VendorIntel, NodeLabel: "intel-xe"},

@@ -112,7 +112,11 @@ func gpuEqual(a, b *GPU) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
-	return a.Count == b.Count && GPUTypeEqual(a.Type, b.Type)
+	// An allocation not resolved yet (the provider's default, which the
+	// plan resolves and compares itself) is no change here.
+	allocationEqual := a.Allocation == "" || b.Allocation == "" || a.Allocation == b.Allocation
+	return a.Count == b.Count && GPUTypeEqual(a.Type, b.Type) && allocationEqual &&
+		QuantityEqual(a.MinMemory, b.MinMemory) && slices.Equal(a.Product, b.Product) && a.MIGProfile == b.MIGProfile
 }
 
 func volumesEqual(a, b []Volume) bool {

@@ -252,10 +252,16 @@ type Resources struct {
 	EphemeralStorageLimit string `json:"ephemeral_storage_limit,omitempty"`
 }
 
-// GPU asks for Count devices of a catalog type.
+// GPU asks for Count devices of a catalog type, optionally selected by
+// attribute. Allocation is the resolved mode (see AllocationDRA); empty in a
+// spec not resolved yet, and in one stored before the mode existed.
 type GPU struct {
-	Count int64  `json:"count"`
-	Type  string `json:"type"`
+	Count      int64    `json:"count"`
+	Type       string   `json:"type"`
+	Allocation string   `json:"allocation,omitempty"`
+	MinMemory  string   `json:"min_memory,omitempty"`
+	Product    []string `json:"product,omitempty"`
+	MIGProfile string   `json:"mig_profile,omitempty"`
 }
 
 // Volume is one mount; exactly one of its sources is set.

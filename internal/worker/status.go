@@ -25,4 +25,9 @@ type Observed struct {
 	IP        string
 	UID       string
 	StartedAt time.Time
+	// Devices are what the worker's ResourceClaim was allocated (DRA
+	// only). DevicesLost says that the claim the pod names is gone or
+	// no longer allocated: the worker's devices were taken out of band.
+	Devices     []Device
+	DevicesLost bool
 }

@@ -82,6 +82,9 @@ func Validate(s *Spec, policy Policy) Problems {
 	checkEnvReferences(&ps, s)
 	checkIdentityAndRuntime(&ps, s)
 	checkLifecycle(&ps, s)
+	if s.Backend == BackendDocker {
+		ps = append(ps, CheckDockerGPU(s)...)
+	}
 	return append(ps, CheckPolicy(s, policy)...)
 }
 
@@ -91,8 +94,10 @@ func Validate(s *Spec, policy Policy) Problems {
 func CheckPolicy(s *Spec, policy Policy) Problems {
 	var ps Problems
 	if g := s.GPU; g != nil && g.Type != "" && policy.Catalog != nil {
-		if _, ok := policy.Catalog.Lookup(g.Type); !ok {
+		if t, ok := policy.Catalog.Lookup(g.Type); !ok {
 			ps.errorf(Path{"gpu", "type"}, "Unknown GPU type", "%s.", policy.Catalog.UnknownTypeError(g.Type))
+		} else {
+			checkGPUVendor(&ps, g, t)
 		}
 	}
 	for i, v := range s.Volumes {
@@ -263,6 +268,7 @@ func checkGPU(ps *Problems, g *GPU) {
 	if g.Type == "" {
 		ps.errorf(base.Child("type"), "Missing GPU type", "gpu needs a type, one of %s, or a gpu_type of the provider.", strings.Join(DefaultCatalog().Names(), ", "))
 	}
+	checkGPUSelection(ps, g)
 }
 
 func checkVolumes(ps *Problems, volumes []Volume) {

@@ -148,6 +148,10 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 		return err
 	}
 	go simulator.RunHeartbeats(componentsCtx)
+	// The nodes' DRA devices are published before any pod can ask for them.
+	if err := PublishDRA(ctx, client, topology); err != nil {
+		return err
+	}
 	if err := simulator.StartPods(componentsCtx); err != nil {
 		return err
 	}

@@ -13,8 +13,9 @@ import (
 // controllers is what a pod-centred cluster needs: namespaces and service
 // accounts with their tokens and CA bundle, persistent volume binding and the
 // finalizers that admission puts on volumes and claims, garbage collection of
-// dependents and orphaned pods, quota accounting, and the common workload
-// controllers. Node lifecycle is left out: the node simulator keeps nodes Ready.
+// dependents and orphaned pods, quota accounting, the common workload
+// controllers, and the resource claim controller, which makes the claims of
+// pods' ResourceClaimTemplates and deletes them once their pod is done. Node lifecycle is left out: the node simulator keeps nodes Ready.
 var controllers = []string{
 	"namespace-controller",
 	"serviceaccount-controller",
@@ -30,6 +31,7 @@ var controllers = []string{
 	"deployment-controller",
 	"job-controller",
 	"ttl-after-finished-controller",
+	"resourceclaim-controller",
 }
 
 // StartControllerManager runs kube-controller-manager until ctx ends. It

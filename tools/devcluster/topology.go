@@ -3,13 +3,25 @@ package main
 import (
 	"fmt"
 	"os"
+	"regexp"
 
+	"github.com/blang/semver/v4"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 )
 
-// maxNodes is how many nodes the simulator can address.
-const maxNodes = 254
+const (
+	// maxNodes is how many nodes the simulator can address.
+	maxNodes = 254
+	// maxGPUsPerNode is the most GPUs one server holds (NVIDIA HGX: 8; 16 leaves room).
+	maxGPUsPerNode = 16
+	// maxMIGSlices is how many memory slices a GPU has for MIG devices.
+	maxMIGSlices = 8
+)
+
+// migProfilePattern is a MIG profile name as nvidia-smi prints it.
+var migProfilePattern = regexp.MustCompile(`^[1-9]g\.[1-9][0-9]*gb$`)
 
 // Topology is the set of simulated nodes read from a nodes file.
 type Topology struct {
@@ -23,6 +35,38 @@ type NodeSpec struct {
 	Taints      []corev1.Taint      `json:"taints,omitempty"`
 	Capacity    corev1.ResourceList `json:"capacity"`
 	Allocatable corev1.ResourceList `json:"allocatable,omitempty"`
+	// DRA makes the simulated NVIDIA DRA driver publish the node's GPUs in
+	// a ResourceSlice instead of (or besides) an extended resource.
+	DRA *DRASpec `json:"dra,omitempty"`
+}
+
+// DRASpec is the node's GPUs as NVIDIA's DRA kubelet plugin discovers them
+// through NVML: the node's GPUs are identical, as in a cloud instance type.
+type DRASpec struct {
+	GPUs                  int    `json:"gpus"`
+	ProductName           string `json:"productName"`
+	Architecture          string `json:"architecture"`
+	CUDAComputeCapability string `json:"cudaComputeCapability"`
+	// Memory is the GPU's total memory (nvidia-smi's MiB).
+	Memory resource.Quantity `json:"memory"`
+	// MIG turns MIG mode on: each GPU is then published only as its MIG
+	// devices, created beforehand (the driver's static MIG).
+	MIG *MIGSpec `json:"mig,omitempty"`
+}
+
+// MIGSpec is the MIG devices each GPU of a node is partitioned into.
+type MIGSpec struct {
+	// Profile is the GPU instance profile as nvidia-smi names it, "1g.10gb".
+	Profile string `json:"profile"`
+	// ProfileID is that profile's ID (nvidia-smi mig -lgip), part of the device names.
+	ProfileID int `json:"profileID"`
+	// Count devices per GPU, at placements 0, size, 2*size, ...
+	Count int `json:"count"`
+	// PlacementSize is how many memory slices one device takes (default 1).
+	PlacementSize int `json:"placementSize,omitempty"`
+	// Capacity is the profile's properties, by the driver's capacity names
+	// (memory, multiprocessors, copyEngines, decoders, encoders, jpegEngines, ofaEngines).
+	Capacity map[string]resource.Quantity `json:"capacity"`
 }
 
 // LoadTopology reads and validates a nodes file.
@@ -70,8 +114,51 @@ func (t *Topology) validate() error {
 				return fmt.Errorf("nodes[%d].taints[%d].effect: %q is not NoSchedule, PreferNoSchedule or NoExecute", i, j, taint.Effect)
 			}
 		}
+		if node.DRA != nil {
+			if err := node.DRA.validate(); err != nil {
+				return fmt.Errorf("nodes[%d].dra.%w", i, err)
+			}
+		}
 	}
 	return nil
+}
+
+func (d *DRASpec) validate() error {
+	switch {
+	case d.GPUs < 1 || d.GPUs > maxGPUsPerNode:
+		return fmt.Errorf("gpus: %d, want 1 to %d", d.GPUs, maxGPUsPerNode)
+	case d.ProductName == "":
+		return fmt.Errorf("productName: required")
+	case d.Architecture == "":
+		return fmt.Errorf("architecture: required")
+	case d.Memory.Sign() <= 0:
+		return fmt.Errorf("memory: required")
+	}
+	if _, err := semver.ParseTolerant(d.CUDAComputeCapability); err != nil {
+		return fmt.Errorf("cudaComputeCapability: %q is not a version: %w", d.CUDAComputeCapability, err)
+	}
+	if d.MIG == nil {
+		return nil
+	}
+	switch {
+	case !migProfilePattern.MatchString(d.MIG.Profile):
+		return fmt.Errorf("mig.profile: %q is not like 1g.10gb", d.MIG.Profile)
+	case d.MIG.Count < 1 || d.MIG.Count*d.MIG.placementSize() > maxMIGSlices:
+		return fmt.Errorf("mig.count: %d devices of %d slices do not fit in %d memory slices", d.MIG.Count, d.MIG.placementSize(), maxMIGSlices)
+	case d.MIG.PlacementSize < 0:
+		return fmt.Errorf("mig.placementSize: %d is negative", d.MIG.PlacementSize)
+	}
+	if memory, ok := d.MIG.Capacity["memory"]; !ok || memory.Sign() <= 0 {
+		return fmt.Errorf("mig.capacity.memory: required")
+	}
+	return nil
+}
+
+func (m *MIGSpec) placementSize() int {
+	if m.PlacementSize == 0 {
+		return 1
+	}
+	return m.PlacementSize
 }
 
 // allocatable is what the scheduler may place on the node.

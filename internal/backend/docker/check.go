@@ -51,6 +51,7 @@ func Check(s *worker.Spec, catalog *worker.Catalog) worker.Problems {
 			ps.Warnf(base.Child("sub_path"), summary, "an ephemeral volume starts empty on Docker; sub_path is ignored.")
 		}
 	}
+	ps = append(ps, worker.CheckDockerGPU(s)...)
 	if s.GPU != nil {
 		if gpu, ok := catalog.Lookup(s.GPU.Type); ok && gpu.Vendor != worker.VendorNVIDIA {
 			ps.Warnf(worker.Path{"gpu", "count"}, summary, "Docker passes every %s GPU of the host (/dev/dri) to the container; count is enforced only by NVIDIA device requests and on Kubernetes.", gpu.Vendor)

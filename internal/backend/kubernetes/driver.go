@@ -7,6 +7,7 @@ import (
 
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -38,7 +39,10 @@ type Driver struct {
 	host   string
 	opts   Options
 	// nodes are listed once, for the plan's placement checks.
-	nodes nodeCache
+	nodes onceList[corev1.Node]
+	// slices are the ResourceSlices, listed once for the plan's check of
+	// DRA workers.
+	slices onceList[resourcev1.ResourceSlice]
 }
 
 var _ worker.Driver = (*Driver)(nil)
@@ -54,7 +58,8 @@ func NewDriver(client kubernetes.Interface, host string, opts Options) *Driver {
 // honours every other part of a spec.
 func Check(spec *worker.Spec, opts Options) worker.Problems {
 	opts = opts.withDefaults()
-	if spec.GPU == nil || spec.Scheduling == nil {
+	if spec.GPU == nil || spec.Scheduling == nil || spec.GPU.DRA() {
+		// A DRA worker's GPU selects no node label.
 		return nil
 	}
 	gpuType, ok := opts.Catalog.Lookup(spec.GPU.Type)
@@ -89,6 +94,19 @@ func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor worker.W
 			return nil, err
 		}
 	}
+	template, err := buildClaimTemplate(spec, d.opts)
+	if err != nil {
+		return nil, errors.Join(err, d.removeFailedSecret(ctx, secret))
+	}
+	if template != nil {
+		if template, err = d.createClaimTemplate(ctx, template, spec); err != nil {
+			return nil, errors.Join(err, d.removeFailedSecret(ctx, secret))
+		}
+	}
+	// removeOwned removes what the create made besides the pod.
+	removeOwned := func() error {
+		return errors.Join(d.removeFailedSecret(ctx, secret), d.removeFailedClaimTemplate(ctx, template))
+	}
 	// A create cancelled in flight may still make the pod, which then
 	// belongs to nobody: the POST runs to its answer on a bounded context of
 	// its own, and a cancel that comes meanwhile ends the wait below, which
@@ -103,10 +121,13 @@ func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor worker.W
 		}
 	}
 	if err != nil {
-		return nil, errors.Join(d.apiError(fmt.Sprintf("creating pod %s/%s", pod.Namespace, pod.Name), err), d.removeFailedSecret(ctx, secret))
+		return nil, errors.Join(d.apiError(fmt.Sprintf("creating pod %s/%s", pod.Namespace, pod.Name), err), removeOwned())
 	}
 	if secret != nil {
 		err = d.adoptSecret(ctx, secret, created)
+	}
+	if template != nil && err == nil {
+		err = d.adoptClaimTemplate(ctx, template, created)
 	}
 	var live *corev1.Pod
 	if err == nil {
@@ -116,9 +137,21 @@ func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor worker.W
 		if cleanupErr := d.removeFailed(ctx, created); cleanupErr != nil {
 			return nil, errors.Join(err, cleanupErr)
 		}
-		return nil, errors.Join(err, d.removeFailedSecret(ctx, secret))
+		return nil, errors.Join(err, removeOwned())
 	}
-	return observe(live)
+	return d.observe(ctx, live)
+}
+
+// observe is what the pod shows, and what its claim was allocated.
+func (d *Driver) observe(ctx context.Context, pod *corev1.Pod) (*worker.Observed, error) {
+	observed, err := observe(pod)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.readDevices(ctx, pod, observed); err != nil {
+		return nil, err
+	}
+	return observed, nil
 }
 
 // getOwned reads the worker's pod: nil, nil when there is none, a
@@ -184,13 +217,14 @@ func (d *Driver) removeFailed(ctx context.Context, pod *corev1.Pod) error {
 	return nil
 }
 
-// Read returns what the pod shows, in one GET.
+// Read returns what the pod shows, in one GET, and for a DRA worker what
+// its claim was allocated, in a second.
 func (d *Driver) Read(ctx context.Context, ref worker.Ref) (*worker.Observed, error) {
 	pod, err := d.getOwned(ctx, ref.Namespace, ref.Name)
 	if pod == nil || err != nil {
 		return nil, err
 	}
-	return observe(pod)
+	return d.observe(ctx, pod)
 }
 
 // Update patches labels and annotations, the only part of a pod that
@@ -228,7 +262,7 @@ func (d *Driver) Update(ctx context.Context, spec *worker.Spec, uid string) (*wo
 	if err != nil {
 		return nil, d.apiError(fmt.Sprintf("patching the labels and annotations of pod %s/%s", namespace, spec.Name), err)
 	}
-	return observe(patched)
+	return d.observe(ctx, patched)
 }
 
 // Delete stops the pod with its own grace period and waits until it is
@@ -244,7 +278,10 @@ func (d *Driver) Delete(ctx context.Context, ref worker.Ref, uid string) error {
 	}
 	err = d.deleteAndWait(ctx, pod, nil)
 	if err == nil && readsOwnedSecret(pod) {
-		return d.deleteOwnedSecret(ctx, ref.Namespace, ref.Name, pod.UID)
+		err = d.deleteOwnedSecret(ctx, ref.Namespace, ref.Name, pod.UID)
+	}
+	if err == nil && claimsDevices(pod) {
+		err = d.deleteClaimTemplate(ctx, ref.Namespace, ref.Name, pod.UID)
 	}
 	if err == nil {
 		return nil

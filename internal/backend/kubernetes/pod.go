@@ -88,6 +88,9 @@ func buildPod(spec *worker.Spec, opts Options) (*corev1.Pod, error) {
 	if err := schedulePod(&pod.Spec, spec, opts); err != nil {
 		return nil, err
 	}
+	if spec.GPU.DRA() {
+		claimPod(pod, spec.Name)
+	}
 	return pod, nil
 }
 
@@ -160,10 +163,18 @@ func containerResources(spec *worker.Spec, catalog *worker.Catalog) (corev1.Reso
 		if err != nil {
 			return out, err
 		}
+		if spec.GPU.DRA() {
+			// The claim holds the devices (see claimPod).
+			return out, nil
+		}
 		// Extended resources cannot be overcommitted: Kubernetes requires
 		// the request to equal the limit.
 		count := *resource.NewQuantity(spec.GPU.Count, resource.DecimalSI)
 		name := corev1.ResourceName(gpuType.ResourceName())
+		if spec.GPU.MIGProfile != "" {
+			// The device plugin's mixed strategy: one resource per profile.
+			name = corev1.ResourceName(worker.MIGResourceName(spec.GPU.MIGProfile))
+		}
 		if out.Requests == nil {
 			out.Requests = corev1.ResourceList{}
 		}

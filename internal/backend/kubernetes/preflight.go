@@ -42,6 +42,9 @@ func (d *Driver) Preflight(ctx context.Context, spec *worker.Spec) worker.Prefli
 	if !d.dryRun(ctx, pod, &report) {
 		return report
 	}
+	if spec.GPU.DRA() {
+		d.checkDevices(ctx, spec, &report)
+	}
 	if selectsNodes(pod) {
 		d.checkPlacement(ctx, pod, spec, &report)
 	}
@@ -125,7 +128,7 @@ func selectsNodes(pod *corev1.Pod) bool {
 
 // checkPlacement warns about what no node of the cluster offers.
 func (d *Driver) checkPlacement(ctx context.Context, pod *corev1.Pod, spec *worker.Spec, report *worker.PreflightReport) {
-	nodes, err := d.nodes.list(ctx, d.client)
+	nodes, err := listNodes(ctx, &d.nodes, d.client)
 	if err != nil {
 		report.Skipped = append(report.Skipped, worker.SkippedCheck{Check: checkPlacement, Reason: err.Error(), Quiet: apierrors.IsForbidden(err)})
 		return
@@ -133,7 +136,7 @@ func (d *Driver) checkPlacement(ctx context.Context, pod *corev1.Pod, spec *work
 	warn := func(path worker.Path, summary, format string, args ...any) {
 		report.Problems.Warnf(path, summary, format+". The scheduler would leave the pod Pending until the create times out.", args...)
 	}
-	if spec.GPU != nil {
+	if spec.GPU != nil && !spec.GPU.DRA() {
 		gpuType, ok := d.opts.Catalog.Lookup(spec.GPU.Type)
 		if !ok {
 			return
@@ -289,24 +292,36 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// nodeCache lists the cluster's nodes once per provider process, on first
-// use: placement checks of many workers share one LIST. A LIST that fails
-// for want of permission is not asked again; any other failure is retried
-// (a few times now, and again by the next caller).
-type nodeCache struct {
+// onceList lists a kind of object once per provider process, on first use:
+// the checks of many workers share one LIST. A LIST that fails for want of
+// permission is not asked again; any other failure is retried (a few times
+// now, and again by the next caller).
+type onceList[T any] struct {
 	mu    sync.Mutex
 	done  bool
-	nodes []corev1.Node
+	items []T
 	err   error
 }
 
 const nodeListAttempts = 3
 
-func (c *nodeCache) list(ctx context.Context, client kubernetes.Interface) ([]corev1.Node, error) {
+// listNodes is the cluster's nodes, for the placement checks.
+func listNodes(ctx context.Context, c *onceList[corev1.Node], client kubernetes.Interface) ([]corev1.Node, error) {
+	return c.get(ctx, "nodes", func(ctx context.Context) ([]corev1.Node, error) {
+		// ResourceVersion "0" lets the API server answer from its cache.
+		list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return nil, err
+		}
+		return list.Items, nil
+	})
+}
+
+func (c *onceList[T]) get(ctx context.Context, what string, fetch func(context.Context) ([]T, error)) ([]T, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done {
-		return c.nodes, c.err
+		return c.items, c.err
 	}
 	var err error
 	for attempt := range nodeListAttempts {
@@ -317,17 +332,16 @@ func (c *nodeCache) list(ctx context.Context, client kubernetes.Interface) ([]co
 			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
 			}
 		}
-		var list *corev1.NodeList
-		// ResourceVersion "0" lets the API server answer from its cache.
-		list, err = client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		var items []T
+		items, err = fetch(ctx)
 		switch {
 		case err == nil:
-			c.done, c.nodes = true, list.Items
-			return c.nodes, nil
+			c.done, c.items = true, items
+			return c.items, nil
 		case apierrors.IsForbidden(err):
-			c.done, c.err = true, fmt.Errorf("listing nodes: %w", err)
+			c.done, c.err = true, fmt.Errorf("listing %s: %w", what, err)
 			return nil, c.err
 		}
 	}
-	return nil, fmt.Errorf("listing nodes: %w", err)
+	return nil, fmt.Errorf("listing %s: %w", what, err)
 }

@@ -49,11 +49,11 @@ func TestNodeCacheRetriesFailuresAndKeepsForbidden(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	var cache nodeCache
-	nodes, err := cache.list(context.Background(), client)
+	var cache onceList[corev1.Node]
+	nodes, err := listNodes(context.Background(), &cache, client)
 	require.NoError(t, err)
 	assert.Len(t, nodes, 1)
-	_, err = cache.list(context.Background(), client)
+	_, err = listNodes(context.Background(), &cache, client)
 	require.NoError(t, err)
 	assert.Equal(t, 2, lists, "one failed LIST, one that answered, then the cache")
 
@@ -63,9 +63,9 @@ func TestNodeCacheRetriesFailuresAndKeepsForbidden(t *testing.T) {
 		lists++
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "nodes"}, "", errors.New("cannot list resource"))
 	})
-	cache = nodeCache{}
+	cache = onceList[corev1.Node]{}
 	for range 3 {
-		_, err = cache.list(context.Background(), forbidden)
+		_, err = listNodes(context.Background(), &cache, forbidden)
 		assert.True(t, apierrors.IsForbidden(err))
 	}
 	assert.Equal(t, 1, lists)

@@ -3,6 +3,8 @@ package kubernetes
 import (
 	"fmt"
 	"maps"
+	"strconv"
+	"strings"
 
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 	corev1 "k8s.io/api/core/v1"
@@ -31,7 +33,7 @@ func schedulePod(pod *corev1.PodSpec, spec *worker.Spec, opts Options) error {
 	}
 	s := spec.Scheduling
 	if s == nil {
-		return nil
+		return gpuNodeAffinity(pod, spec.GPU)
 	}
 	for _, t := range s.Tolerations {
 		pod.Tolerations = append(pod.Tolerations, corev1.Toleration{
@@ -52,6 +54,58 @@ func schedulePod(pod *corev1.PodSpec, spec *worker.Spec, opts Options) error {
 		})
 	}
 	pod.PriorityClassName = s.PriorityClassName
+	return gpuNodeAffinity(pod, spec.GPU)
+}
+
+// GPU Feature Discovery's node labels, which device-plugin workers that
+// select by memory or product require.
+const (
+	labelGPUMemory  = "nvidia.com/gpu.memory"
+	labelGPUProduct = "nvidia.com/gpu.product"
+)
+
+// gpuNodeAffinity adds, for a device-plugin worker, min_memory and product
+// as required node affinity on GPU Feature Discovery's labels: memory in
+// MiB (Gt one less than the minimum, as the labels are whole MiB) and the
+// product as GFD spells it, dashes for spaces. The requirements join every
+// required term, since Kubernetes ORs the terms.
+func gpuNodeAffinity(pod *corev1.PodSpec, g *worker.GPU) error {
+	if g == nil || g.DRA() || g.MinMemory == "" && len(g.Product) == 0 {
+		return nil
+	}
+	var requirements []corev1.NodeSelectorRequirement
+	if g.MinMemory != "" {
+		q, err := worker.ParseQuantity(g.MinMemory)
+		if err != nil {
+			return fmt.Errorf("gpu.min_memory %q: %w", g.MinMemory, err)
+		}
+		const mib = 1 << 20
+		minMiB := (q.Value() + mib - 1) / mib
+		requirements = append(requirements, corev1.NodeSelectorRequirement{
+			Key: labelGPUMemory, Operator: corev1.NodeSelectorOpGt, Values: []string{strconv.FormatInt(minMiB-1, 10)},
+		})
+	}
+	if len(g.Product) > 0 {
+		values := make([]string, len(g.Product))
+		for i, p := range g.Product {
+			values[i] = strings.ReplaceAll(p, " ", "-")
+		}
+		requirements = append(requirements, corev1.NodeSelectorRequirement{Key: labelGPUProduct, Operator: corev1.NodeSelectorOpIn, Values: values})
+	}
+	if pod.Affinity == nil {
+		pod.Affinity = &corev1.Affinity{}
+	}
+	if pod.Affinity.NodeAffinity == nil {
+		pod.Affinity.NodeAffinity = &corev1.NodeAffinity{}
+	}
+	na := pod.Affinity.NodeAffinity
+	if na.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		na.RequiredDuringSchedulingIgnoredDuringExecution = &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{}}}
+	}
+	terms := na.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	for i := range terms {
+		terms[i].MatchExpressions = append(terms[i].MatchExpressions, requirements...)
+	}
 	return nil
 }
 
@@ -59,7 +113,8 @@ func schedulePod(pod *corev1.PodSpec, spec *worker.Spec, opts Options) error {
 // The two naming different values for the same key could never schedule.
 func nodeSelector(spec *worker.Spec, opts Options) (map[string]string, error) {
 	var out map[string]string
-	if spec.GPU != nil {
+	// In DRA mode the allocator picks the node from the devices it claims.
+	if spec.GPU != nil && !spec.GPU.DRA() {
 		gpuType, err := spec.GPU.CatalogType(opts.Catalog)
 		if err != nil {
 			return nil, err
