@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -131,12 +132,44 @@ func workersCommand(args []string, out io.Writer) error {
 	}
 	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "WORKER\tNAMESPACE\tNODE\tZONE\tGPU\tCOUNT\tSTATUS")
+	fmt.Fprintln(w, "WORKER\tNAMESPACE\tNODE\tZONE\tGPU\tCOUNT\tDEVICES\tSTATUS")
 	for _, p := range pods.Items {
 		gpuType, count := podGPU(&p)
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Namespace, dash(p.Spec.NodeName), dash(zones[p.Spec.NodeName]), dash(gpuType), dash(count), p.Status.Phase)
+		devices, err := claimedDevices(ctx, client, &p)
+		if err != nil {
+			return err
+		}
+		if len(devices) > 0 {
+			count = strconv.Itoa(len(devices))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Namespace, dash(p.Spec.NodeName), dash(zones[p.Spec.NodeName]), dash(gpuType), dash(count), dash(strings.Join(devices, ",")), p.Status.Phase)
 	}
 	return w.Flush()
+}
+
+// claimedDevices are the devices allocated to the pod's resource claims,
+// as pool/device (the pool is the node's name for node-local devices).
+func claimedDevices(ctx context.Context, client kubernetes.Interface, p *corev1.Pod) ([]string, error) {
+	var devices []string
+	for _, status := range p.Status.ResourceClaimStatuses {
+		if status.ResourceClaimName == nil {
+			continue
+		}
+		claim, err := client.ResourceV1().ResourceClaims(p.Namespace).Get(ctx, *status.ResourceClaimName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if claim.Status.Allocation == nil {
+			continue
+		}
+		for _, result := range claim.Status.Allocation.Devices.Results {
+			devices = append(devices, result.Pool+"/"+result.Device)
+		}
+	}
+	return devices, nil
 }
 
 // podGPU reads the GPU type from the worker's canonical spec and the count
@@ -156,7 +189,7 @@ func podGPU(p *corev1.Pod) (string, string) {
 	}
 	for _, c := range p.Spec.Containers {
 		for name, q := range c.Resources.Limits {
-			if strings.HasSuffix(string(name), "/gpu") || strings.HasPrefix(string(name), "gpu.intel.com/") {
+			if strings.HasSuffix(string(name), "/gpu") || strings.HasPrefix(string(name), "gpu.intel.com/") || strings.HasPrefix(string(name), "nvidia.com/mig-") {
 				return gpuType, q.String()
 			}
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -124,6 +126,7 @@ func claimTemplate(name, class, expression string, count int64) *resourcev1.Reso
 // draPod is a GPU pod whose container uses the claim made from template.
 func draPod(name, template string) *corev1.Pod {
 	pod := simplePod(name, "registry.example/trainer:1.0")
+	pod.Labels = map[string]string{"app.kubernetes.io/managed-by": "hodei"}
 	pod.Spec.Tolerations = []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
 	pod.Spec.ResourceClaims = []corev1.PodResourceClaim{{Name: "gpu", ResourceClaimTemplateName: ptr.To(template)}}
 	pod.Spec.Containers[0].Resources.Claims = []corev1.ResourceClaim{{Name: "gpu"}}
@@ -195,6 +198,12 @@ func TestDRAClaimByMemoryLandsOnThe80GBNodeAndIsFreedWithThePod(t *testing.T) {
 		if !strings.HasPrefix(device, "gpu-dra-a100-80gb-0/gpu-") {
 			t.Errorf("allocated %s, want a GPU of pool gpu-dra-a100-80gb-0", device)
 		}
+	}
+	// The demo's placement table lists the allocated devices.
+	slices.Sort(devices)
+	out, err := exec.Command(binaryPath, "workers", "--kubeconfig", sharedCluster(t).kubeconfig).CombinedOutput()
+	if err != nil || !regexp.MustCompile(`(?m)^large +`+namespace+` +gpu-dra-a100-80gb-0 +zone-a +- +2 +`+regexp.QuoteMeta(strings.Join(devices, ","))+` +Running$`).Match(out) {
+		t.Errorf("devcluster workers: %v\n%s", err, out)
 	}
 
 	// The resource claim controller deletes the claim it made once its pod is gone.
