@@ -308,6 +308,16 @@ func TestRestrictedKubeconfigIsLimitedToItsNamespace(t *testing.T) {
 	if _, err := restricted.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{}); err != nil {
 		t.Errorf("listing events in %s: %v", namespace, err)
 	}
+	// A DRA worker's claim template, and the claims made from it.
+	template := claimTemplate("restricted-gpu", "gpu.nvidia.com", `device.attributes["gpu.nvidia.com"].type == "gpu"`, 1)
+	if _, err := restricted.ResourceV1().ResourceClaimTemplates(namespace).Create(ctx, template, metav1.CreateOptions{}); err != nil {
+		t.Errorf("creating a resource claim template in %s: %v", namespace, err)
+	} else if err := restricted.ResourceV1().ResourceClaimTemplates(namespace).Delete(ctx, template.Name, metav1.DeleteOptions{}); err != nil {
+		t.Errorf("deleting the resource claim template: %v", err)
+	}
+	if _, err := restricted.ResourceV1().ResourceClaims(namespace).List(ctx, metav1.ListOptions{}); err != nil {
+		t.Errorf("listing resource claims in %s: %v", namespace, err)
+	}
 
 	_, err := restricted.CoreV1().Pods(metav1.NamespaceDefault).Create(ctx, simplePod("refused", "busybox:1.36"), metav1.CreateOptions{})
 	if !apierrors.IsForbidden(err) {
