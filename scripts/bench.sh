@@ -31,9 +31,11 @@ trap cleanup EXIT
 
 make -s build
 mkdir -p "$work/plugin"
-mkdir -p "$work/noop"
+mkdir -p "$work/floor-plugin"
+# The wrapper twice: as the provider, and as the floor's no-op provider, so
+# that both have their CPU and RSS measured the same way.
 (cd tools/bench && go build -o "$work/bench" . && go build -o "$work/plugin/terraform-provider-hodei" ./wrapper &&
-  go build -o "$work/noop/terraform-provider-noop" ./noop)
+  go build -o "$work/floor-plugin/terraform-provider-noop" ./wrapper && go build -o "$work/noop" ./noop)
 terraform_bin=$(./scripts/terraform.sh)
 
 if [[ ,$BACKENDS, == *,docker,* ]]; then
@@ -54,5 +56,5 @@ fi
 
 "$work/bench" -n "$N" -parallelism "$PARALLELISM" -backends "$BACKENDS" \
   -terraform "$terraform_bin" -provider "$root/bin/terraform-provider-hodei" \
-  -wrapper-dir "$work/plugin" -floor-dir "$work/noop" -refresh-scale "$SCALE" -work "$work" \
+  -wrapper-dir "$work/plugin" -floor "$work/noop" -floor-dir "$work/floor-plugin" -refresh-scale "$SCALE" -work "$work" \
   -docker-host "${DOCKER_HOST:-}" -kubeconfig "$root/.devcluster/kubeconfig"

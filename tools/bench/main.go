@@ -29,7 +29,8 @@ type options struct {
 	terraform   string
 	provider    string
 	wrapperDir  string
-	floorDir    string
+	floor       string // the no-op provider binary (./noop)
+	floorDir    string // folder of the wrapper named terraform-provider-noop
 	scale       int
 	work        string
 	dockerHost  string
@@ -56,7 +57,8 @@ func main() {
 	flag.StringVar(&o.provider, "provider", "", "the real provider binary")
 	flag.StringVar(&o.wrapperDir, "wrapper-dir", "", "folder holding the wrapper executable named terraform-provider-hodei")
 	flag.IntVar(&o.scale, "refresh-scale", 3, "also time the no-change plan of this many times N workers (1: not)")
-	flag.StringVar(&o.floorDir, "floor-dir", "", "folder holding terraform-provider-noop (./noop); measures the floor when set")
+	flag.StringVar(&o.floor, "floor", "", "the no-op provider (./noop); measures the floor when set, with -floor-dir")
+	flag.StringVar(&o.floorDir, "floor-dir", "", "folder holding the wrapper executable named terraform-provider-noop")
 	flag.StringVar(&o.work, "work", ".bench", "work folder (root modules, logs)")
 	flag.StringVar(&o.dockerHost, "docker-host", os.Getenv("DOCKER_HOST"), "Docker daemon address")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster")
@@ -66,7 +68,10 @@ func main() {
 	if o.provider == "" || o.wrapperDir == "" {
 		fail(errors.New("-provider and -wrapper-dir are required"))
 	}
-	for _, p := range []*string{&o.provider, &o.wrapperDir, &o.floorDir, &o.work} {
+	if (o.floor == "") != (o.floorDir == "") {
+		fail(errors.New("-floor and -floor-dir go together"))
+	}
+	for _, p := range []*string{&o.provider, &o.wrapperDir, &o.floor, &o.floorDir, &o.work} {
 		if *p == "" {
 			continue
 		}
@@ -79,14 +84,14 @@ func main() {
 	if err := os.MkdirAll(o.work, 0o755); err != nil {
 		fail(err)
 	}
-	var floorTimes *timings
-	if o.floorDir != "" {
-		logf("floor: %d no-op resources", o.n)
-		t, err := floor(o)
+	var floorRun *result
+	if o.floor != "" {
+		logf("floor: %d no-op resources of hodei_worker's schema", o.n)
+		r, err := floor(o)
 		if err != nil {
 			fail(fmt.Errorf("floor: %w", err))
 		}
-		floorTimes = &t
+		floorRun = r
 	}
 	var results []*result
 	for _, backend := range o.backends {
@@ -96,7 +101,7 @@ func main() {
 		}
 		results = append(results, r)
 	}
-	missed := report(o, floorTimes, results)
+	missed := report(o, floorRun, results)
 	// Below 100 workers (make test's N=5) the figures are Terraform's and the
 	// framework's start-up, not the provider's: they are printed, not judged.
 	if len(missed) > 0 && o.n >= 100 {
@@ -153,22 +158,10 @@ func run(o options, backend string) (*result, error) {
 
 	// Then the provider through terraform.
 	dir := filepath.Join(o.work, backend)
-	if err := rootModule(dir, "hodei-jobs/hodei", o.wrapperDir, workerModule(o, backend)); err != nil {
+	if err := rootModule(dir, "hodei-jobs/hodei", o.wrapperDir, workerModule(o, backend, false)); err != nil {
 		return nil, err
 	}
-	rssFile := filepath.Join(dir, "rss")
-	tf := func(phase string, args ...string) (time.Duration, error) {
-		logFile := filepath.Join(dir, phase+".requests")
-		cpuBefore := providerCPU(rssFile)
-		elapsed, err := terraform(o, dir, phase, []string{
-			"HODEI_REQUEST_LOG=" + logFile,
-			"HODEI_BENCH_PROVIDER=" + o.provider,
-			"HODEI_BENCH_RSS_FILE=" + rssFile,
-		}, args...)
-		r.cpu[phase] = providerCPU(rssFile) - cpuBefore
-		r.requests[phase], r.requestKinds[phase] = countRequests(logFile)
-		return elapsed, err
-	}
+	tf := measured(o, r, dir, o.provider)
 	if r.provider, err = lifecycle(o, dir, backend == "kubernetes", tf); err != nil {
 		return nil, err
 	}
@@ -179,8 +172,26 @@ func run(o options, backend string) (*result, error) {
 			return nil, err
 		}
 	}
-	r.rssKiB = maxRSS(rssFile)
+	r.rssKiB = maxRSS(filepath.Join(dir, "rss"))
 	return r, nil
+}
+
+// measured runs terraform commands in dir through the wrapper, which serves
+// providerBin, and records each phase's requests and provider CPU in r.
+func measured(o options, r *result, dir, providerBin string) func(phase string, args ...string) (time.Duration, error) {
+	rssFile := filepath.Join(dir, "rss")
+	return func(phase string, args ...string) (time.Duration, error) {
+		logFile := filepath.Join(dir, phase+".requests")
+		cpuBefore := providerCPU(rssFile)
+		elapsed, err := terraform(o, dir, phase, []string{
+			"HODEI_REQUEST_LOG=" + logFile,
+			"HODEI_BENCH_PROVIDER=" + providerBin,
+			"HODEI_BENCH_RSS_FILE=" + rssFile,
+		}, args...)
+		r.cpu[phase] = providerCPU(rssFile) - cpuBefore
+		r.requests[phase], r.requestKinds[phase] = countRequests(logFile)
+		return elapsed, err
+	}
 }
 
 // timings are the three measured steps of a run: create and wait, read
@@ -275,31 +286,22 @@ func lifecycle(o options, dir string, noRefreshDestroy bool, tf func(phase strin
 }
 
 // floor times the same terraform commands for N resources of the no-op
-// provider (./noop): what Terraform and the plugin framework take for any
-// resource, with no API behind it.
-func floor(o options) (timings, error) {
+// provider (./noop), declared as the Kubernetes workers are: what Terraform
+// and the plugin framework take for resources of hodei_worker's schema, with
+// no API and no resource code behind them. Its provider CPU is measured as
+// the real provider's is, through the wrapper.
+func floor(o options) (*result, error) {
 	dir := filepath.Join(o.work, "floor")
-	main := fmt.Sprintf(`terraform {
-  required_providers {
-    noop = { source = "bench/noop" }
-  }
-}
-
-variable "n" {
-  default = %d
-}
-
-resource "noop_worker" "bench" {
-  count = var.n
-  name  = "bench-${count.index}"
-}
-`, o.n)
-	if err := rootModule(dir, "bench/noop", o.floorDir, main); err != nil {
-		return timings{}, err
+	if err := rootModule(dir, "bench/noop", o.floorDir, workerModule(o, "kubernetes", true)); err != nil {
+		return nil, err
 	}
-	return lifecycle(o, dir, true, func(phase string, args ...string) (time.Duration, error) {
-		return terraform(o, dir, phase, nil, args...)
-	})
+	r := &result{backend: "floor", requests: map[string]int{}, requestKinds: map[string]map[string]int{}, cpu: map[string]float64{}}
+	var err error
+	if r.provider, err = lifecycle(o, dir, true, measured(o, r, dir, o.floor)); err != nil {
+		return nil, err
+	}
+	r.rssKiB = maxRSS(filepath.Join(dir, "rss"))
+	return r, nil
 }
 
 func shortName(backend string) string {
@@ -381,8 +383,9 @@ func rootModule(dir, source, overrideDir, mainTF string) error {
 	return os.WriteFile(filepath.Join(dir, "main.tf"), []byte(mainTF), 0o644)
 }
 
-// workerModule is the root module of N hodei_worker resources on backend.
-func workerModule(o options, backend string) string {
+// workerModule is the root module of N hodei_worker resources on backend,
+// or, for the floor, of N noop_worker resources with the same arguments.
+func workerModule(o options, backend string, floor bool) string {
 	var provider, extra, image string
 	switch backend {
 	case "docker":
@@ -393,13 +396,17 @@ func workerModule(o options, backend string) string {
 		extra = fmt.Sprintf("  namespace = %q\n", o.namespace)
 		image = kubeImage
 	}
+	name, source, resourceType := "hodei", "hodei-jobs/hodei", "hodei_worker"
+	if floor {
+		name, source, resourceType, provider = "noop", "bench/noop", "noop_worker", ""
+	}
 	return fmt.Sprintf(`terraform {
   required_providers {
-    hodei = { source = "hodei-jobs/hodei" }
+    %s = { source = %q }
   }
 }
 
-provider "hodei" {
+provider %q {
 %s}
 
 variable "n" {
@@ -410,7 +417,7 @@ variable "gpu" {
   default = ""
 }
 
-resource "hodei_worker" "bench" {
+resource %q "bench" {
   count   = var.n
   name    = "bench-%s-${count.index}"
   backend = %q
@@ -425,7 +432,7 @@ resource "hodei_worker" "bench" {
     content { type = gpu.value }
   }
 }
-`, provider, o.n, shortName(backend), backend, extra, image, strings.Join(quoted(workerCommand), ", "), workerCPU, workerMem)
+`, name, source, name, provider, o.n, resourceType, shortName(backend), backend, extra, image, strings.Join(quoted(workerCommand), ", "), workerCPU, workerMem)
 }
 
 // countRequests reads a request log: the total and the count per
@@ -510,31 +517,30 @@ func ratio(a, b time.Duration) float64 {
 }
 
 // report prints the results and returns the targets they miss.
-func report(o options, floorTimes *timings, results []*result) (missed []string) {
+func report(o options, floorRun *result, results []*result) (missed []string) {
 	var f timings
-	if floorTimes != nil {
-		f = *floorTimes
+	floorCPU := map[string]float64{}
+	if floorRun != nil {
+		f, floorCPU = floorRun.provider, floorRun.cpu
 	}
 	fmt.Printf("N=%d parallelism=%d\n", o.n, o.parallelism)
-	fmt.Printf("%-10s %-8s %9s %9s %6s %9s %13s %9s %11s\n", "backend", "phase", "provider", "baseline", "ratio", "requests", "provider_cpu", "floor", "floor_ratio")
+	fmt.Printf("%-10s %-8s %9s %9s %6s %9s %13s %9s %11s %10s\n", "backend", "phase", "provider", "baseline", "ratio", "requests", "provider_cpu", "floor", "floor_ratio", "floor_cpu")
 	for _, r := range results {
 		for _, p := range []struct {
-			name            string
+			name, phase     string
 			tf, base, floor time.Duration
-			requests        int
-			cpu             float64
 		}{
-			{"apply", r.provider.apply, r.baseline.apply, f.apply, r.requests["apply"], r.cpu["apply"]},
-			{"refresh", r.provider.refresh, r.baseline.refresh, f.refresh, r.requests["plan"], r.cpu["plan"]},
-			{"destroy", r.provider.destroy, r.baseline.destroy, f.destroy, r.requests["destroy"], r.cpu["destroy"]},
-			{"destroy-r", r.provider.destroyNoRefresh, r.baseline.destroy, f.destroyNoRefresh, r.requests["destroy-norefresh"], r.cpu["destroy-norefresh"]},
+			{"apply", "apply", r.provider.apply, r.baseline.apply, f.apply},
+			{"refresh", "plan", r.provider.refresh, r.baseline.refresh, f.refresh},
+			{"destroy", "destroy", r.provider.destroy, r.baseline.destroy, f.destroy},
+			{"destroy-r", "destroy-norefresh", r.provider.destroyNoRefresh, r.baseline.destroy, f.destroyNoRefresh},
 		} {
 			if p.tf == 0 {
 				continue
 			}
-			fmt.Printf("%-10s %-8s %8.2fs %8.2fs %6.2f %9d %12.2fs", r.backend, p.name, p.tf.Seconds(), p.base.Seconds(), ratio(p.tf, p.base), p.requests, p.cpu)
-			if floorTimes != nil {
-				fmt.Printf(" %8.2fs %11.2f", p.floor.Seconds(), ratio(p.floor, p.base))
+			fmt.Printf("%-10s %-8s %8.2fs %8.2fs %6.2f %9d %12.2fs", r.backend, p.name, p.tf.Seconds(), p.base.Seconds(), ratio(p.tf, p.base), r.requests[p.phase], r.cpu[p.phase])
+			if floorRun != nil {
+				fmt.Printf(" %8.2fs %11.2f %9.2fs", p.floor.Seconds(), ratio(p.floor, p.base), floorCPU[p.phase])
 			}
 			fmt.Println()
 		}
@@ -545,7 +551,7 @@ func report(o options, floorTimes *timings, results []*result) (missed []string)
 			fmt.Printf("  %-10s %8.2fs / %6.2fs = %5.2f   requests per worker %.2f\n", r.backend, r.provider.refreshScaled.Seconds(),
 				r.provider.refresh.Seconds(), ratio(r.provider.refreshScaled, r.provider.refresh), float64(r.requests["plan-scaled"])/float64(o.scale*o.n))
 		}
-		if floorTimes != nil {
+		if floorRun != nil {
 			fmt.Printf("  %-10s %8.2fs / %6.2fs = %5.2f\n", "floor", f.refreshScaled.Seconds(), f.refresh.Seconds(), ratio(f.refreshScaled, f.refresh))
 		}
 	}
@@ -579,6 +585,7 @@ func report(o options, floorTimes *timings, results []*result) (missed []string)
 			fmt.Printf("bench %s create_plan_of_%d_gpu_workers node_lists=%d dry_runs=%d\n", r.backend, o.n, nodeLists, dryRuns)
 		}
 		cpuMS := 1000 * r.cpu["apply"] / float64(o.n)
+		floorMS := 1000 * floorCPU["apply"] / float64(o.n)
 		rss := float64(r.rssKiB) / 1024
 		perRefresh := float64(r.requests["plan"]) / float64(o.n)
 		line := fmt.Sprintf("bench %s apply=%.2f refresh=%.2f destroy=%.2f vs_floor_plus_baseline=apply:%.2f,destroy:%.2f cpu_ms_per_worker=%.1f requests_per_refresh=%.2f rss_mib=%.0f",
@@ -587,6 +594,9 @@ func report(o options, floorTimes *timings, results []*result) (missed []string)
 		if r.provider.destroyNoRefresh > 0 {
 			line += fmt.Sprintf(" destroy_norefresh=%.2f destroy_norefresh_vs_floor_plus_baseline=%.2f",
 				ratio(r.provider.destroyNoRefresh, r.baseline.destroy), ratio(r.provider.destroyNoRefresh, f.destroyNoRefresh+r.baseline.destroy))
+		}
+		if floorRun != nil {
+			line += fmt.Sprintf(" floor_cpu_ms_per_worker=%.1f cpu_ms_per_worker_over_floor=%.1f", floorMS, cpuMS-floorMS)
 		}
 		fmt.Println(line)
 		// Issue 16's targets.
@@ -598,7 +608,7 @@ func report(o options, floorTimes *timings, results []*result) (missed []string)
 			}
 			fmt.Printf("  target %-10s %-44s %9.2f%s <= %.2f%s  %s\n", r.backend, name, value, unit, limit, unit, verdict)
 		}
-		if floorTimes != nil {
+		if floorRun != nil {
 			check("apply <= floor + 1.15 x baseline", r.provider.apply.Seconds(), f.apply.Seconds()+1.15*r.baseline.apply.Seconds(), "s")
 			check("destroy <= floor + 1.15 x baseline", r.provider.destroy.Seconds(), f.destroy.Seconds()+1.15*r.baseline.destroy.Seconds(), "s")
 		}
@@ -606,6 +616,9 @@ func report(o options, floorTimes *timings, results []*result) (missed []string)
 			check("apply <= 1.10 x create+start+inspect", r.provider.apply.Seconds(), 1.10*r.baseline.apply.Seconds(), "s")
 		}
 		check("provider cpu per worker (apply)", cpuMS, 8, "ms")
+		if floorRun != nil {
+			check("provider cpu per worker over the floor's", cpuMS-floorMS, 8, "ms")
+		}
 		check("requests per refreshed worker", perRefresh, 1.05, "")
 		check("provider peak rss", rss, 120, "MiB")
 	}
