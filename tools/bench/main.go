@@ -120,7 +120,7 @@ func logf(format string, args ...any) {
 
 func run(o options, backend string) (*result, error) {
 	ctx := context.Background()
-	r := &result{backend: backend, requests: map[string]int{}, requestKinds: map[string]map[string]int{}, cpu: map[string]float64{}}
+	r := newResult(backend)
 	var base baseline
 	var err error
 	switch backend {
@@ -172,23 +172,31 @@ func run(o options, backend string) (*result, error) {
 			return nil, err
 		}
 	}
-	r.rssKiB = maxRSS(filepath.Join(dir, "rss"))
+	r.rssKiB = maxRSS(rssFile(dir))
 	return r, nil
 }
+
+func newResult(backend string) *result {
+	return &result{backend: backend, requests: map[string]int{}, requestKinds: map[string]map[string]int{}, cpu: map[string]float64{}}
+}
+
+// rssFile is where the wrapper appends, for each provider process started
+// in dir, its peak RSS and CPU.
+func rssFile(dir string) string { return filepath.Join(dir, "rss") }
 
 // measured runs terraform commands in dir through the wrapper, which serves
 // providerBin, and records each phase's requests and provider CPU in r.
 func measured(o options, r *result, dir, providerBin string) func(phase string, args ...string) (time.Duration, error) {
-	rssFile := filepath.Join(dir, "rss")
+	rss := rssFile(dir)
 	return func(phase string, args ...string) (time.Duration, error) {
 		logFile := filepath.Join(dir, phase+".requests")
-		cpuBefore := providerCPU(rssFile)
+		cpuBefore := providerCPU(rss)
 		elapsed, err := terraform(o, dir, phase, []string{
 			"HODEI_REQUEST_LOG=" + logFile,
 			"HODEI_BENCH_PROVIDER=" + providerBin,
-			"HODEI_BENCH_RSS_FILE=" + rssFile,
+			"HODEI_BENCH_RSS_FILE=" + rss,
 		}, args...)
-		r.cpu[phase] = providerCPU(rssFile) - cpuBefore
+		r.cpu[phase] = providerCPU(rss) - cpuBefore
 		r.requests[phase], r.requestKinds[phase] = countRequests(logFile)
 		return elapsed, err
 	}
@@ -295,12 +303,12 @@ func floor(o options) (*result, error) {
 	if err := rootModule(dir, "bench/noop", o.floorDir, workerModule(o, "kubernetes", true)); err != nil {
 		return nil, err
 	}
-	r := &result{backend: "floor", requests: map[string]int{}, requestKinds: map[string]map[string]int{}, cpu: map[string]float64{}}
+	r := newResult("floor")
 	var err error
 	if r.provider, err = lifecycle(o, dir, true, measured(o, r, dir, o.floor)); err != nil {
 		return nil, err
 	}
-	r.rssKiB = maxRSS(filepath.Join(dir, "rss"))
+	r.rssKiB = maxRSS(rssFile(dir))
 	return r, nil
 }
 

@@ -17,10 +17,12 @@ import (
 	"runtime/debug"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	hodei "github.com/hodei-jobs/terraform-provider-hodei/internal/provider"
@@ -55,33 +57,28 @@ func (w noopWorker) Schema(_ context.Context, _ resource.SchemaRequest, resp *re
 
 // known is the state a create or an update writes: the plan, with the
 // computed values it left unknown set to null, as no API gave them.
-func known(plan tftypes.Value) (tftypes.Value, error) {
-	return tftypes.Transform(plan, func(_ *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
+func known(plan tftypes.Value, state *tfsdk.State, diags *diag.Diagnostics) {
+	v, err := tftypes.Transform(plan, func(_ *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
 		if !v.IsKnown() {
 			return tftypes.NewValue(v.Type(), nil), nil
 		}
 		return v, nil
 	})
+	if err != nil {
+		diags.AddError("noop", err.Error())
+		return
+	}
+	state.Raw = v
 }
 
 func (noopWorker) Create(_ context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	state, err := known(req.Plan.Raw)
-	if err != nil {
-		resp.Diagnostics.AddError("noop", err.Error())
-		return
-	}
-	resp.State.Raw = state
+	known(req.Plan.Raw, &resp.State, &resp.Diagnostics)
 }
 
 func (noopWorker) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
 
 func (noopWorker) Update(_ context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	state, err := known(req.Plan.Raw)
-	if err != nil {
-		resp.Diagnostics.AddError("noop", err.Error())
-		return
-	}
-	resp.State.Raw = state
+	known(req.Plan.Raw, &resp.State, &resp.Diagnostics)
 }
 
 func (noopWorker) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
