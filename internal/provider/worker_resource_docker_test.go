@@ -289,6 +289,53 @@ resource "hodei_worker" "test" {
 	})
 }
 
+// The startup window is short and follows the daemon's pace (issue 16): ten
+// workers whose command exits at once, applied at parallelism 10 beside ten
+// that run, must each fail and leave no container, while the ten that run
+// are created.
+func TestAccWorkerDocker_parallelExitsAllFail(t *testing.T) {
+	cli := dockerTestClient(t)
+	prefix := randomName("burst")
+	const n = 10
+	config := fmt.Sprintf(`
+resource "hodei_worker" "exits" {
+  count   = %[1]d
+  name    = "%[2]s-exit-${count.index}"
+  image   = %[3]q
+  command = ["sh", "-c", "echo config missing >&2; exit 3"]
+}
+
+resource "hodei_worker" "runs" {
+  count   = %[1]d
+  name    = "%[2]s-run-${count.index}"
+  image   = %[3]q
+  command = ["sleep", "3600"]
+}
+`, n, prefix, testImage)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:      config,
+				ExpectError: regexp.MustCompile(`(?s)exited\s+with\s+code\s+3.*config\s+missing`),
+			},
+			{
+				PreConfig: func() {
+					for i := range n {
+						assert.NoError(t, assertNoContainer(cli, fmt.Sprintf("%s-exit-%d", prefix, i)), "an exit the window missed")
+						assert.True(t, inspect(t, cli, fmt.Sprintf("%s-run-%d", prefix, i)).State.Running)
+					}
+				},
+				// A missed exit would have left its container, and its worker
+				// in the state.
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
+}
+
 func TestAccWorkerDocker_nvidiaGPURefusedWithoutOrphan(t *testing.T) {
 	cli := dockerTestClient(t)
 	name := randomName("gpu")

@@ -12,7 +12,6 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
@@ -23,23 +22,24 @@ import (
 )
 
 // How long a started container must stay up before wait_for = "running"
-// accepts it: as long as its start took, within these bounds. A command that
-// fails at once exits and its die event arrives well within the time the
-// daemon took to set the container up and start it (a busybox `exit 3`: a
-// few milliseconds after the start returns), so create reports the failure
-// instead of a worker that is gone; the inspect that closes the window
-// catches an exit whose event is still on its way. A daemon slowed by load
-// starts slowly and reports slowly, and gets the longer window. A fixed 1 s
-// window cost every worker a second: 10 s of an apply of 100 containers at
-// parallelism 10 (issue 16).
+// accepts it: a quarter of the time its start took, within these bounds. A
+// command that fails at once exits, and its die event arrives, within a
+// fraction of the time the daemon took to set the container up and start
+// it: measured with busybox `exit 3` at parallelism 10 under a load of 15,
+// starts took 0.8-2.0 s and the die events came 3-13 % of that after the
+// start returned. So create reports the failure instead of a worker that is
+// gone; the inspect that closes the window catches an exit whose event is
+// still on its way. A window as long as the whole start cost an apply of
+// 100 containers at parallelism 10 five seconds, a fixed 1 s ten (issue 16).
 const (
-	minStartupWindow = 100 * time.Millisecond
-	maxStartupWindow = time.Second
+	minStartupWindow     = 50 * time.Millisecond
+	maxStartupWindow     = time.Second
+	startupWindowDivisor = 4
 )
 
 // startupWindow is the window for a start that took took.
 func startupWindow(took time.Duration) time.Duration {
-	return min(max(took, minStartupWindow), maxStartupWindow)
+	return min(max(took/startupWindowDivisor, minStartupWindow), maxStartupWindow)
 }
 
 // logTailLines is how many log lines a failed create reports.
@@ -53,12 +53,15 @@ type Driver struct {
 
 	// info is the daemon's `docker info`, asked once per provider process.
 	info daemonInfo
+	// events is the provider process's one subscription to the daemon's
+	// events, shared by the waits of all creates.
+	events *containerEvents
 }
 
 // NewDriver uses a client made by NewClient, and pulls images with the
 // registry_auth blocks' credentials, else the Docker config file's.
 func NewDriver(cli *client.Client, catalog *worker.Catalog, registryAuth []RegistryAuth) *Driver {
-	return &Driver{client: cli, catalog: catalog, registryAuth: registryAuth}
+	return &Driver{client: cli, catalog: catalog, registryAuth: registryAuth, events: newContainerEvents(cli)}
 }
 
 // Create makes the container, starts it and waits as waitFor says. Whatever
@@ -66,16 +69,6 @@ func NewDriver(cli *client.Client, catalog *worker.Catalog, registryAuth []Regis
 // make is never removed.
 func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor worker.WaitFor) (*worker.Observed, error) {
 	ref := worker.RefOf(s)
-	if err := d.awaitNameFree(ctx, ref); err != nil {
-		return nil, err
-	}
-	local, err := d.ensureImage(ctx, s.Image, s.ImagePullPolicy)
-	if err != nil {
-		return nil, err
-	}
-	if err := d.checkNonRoot(ctx, s, local); err != nil {
-		return nil, err
-	}
 	if err := d.checkAPIFeatures(s); err != nil {
 		return nil, err
 	}
@@ -83,29 +76,24 @@ func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor worker.Wait
 	if err != nil {
 		return nil, err
 	}
-	// A create cancelled in flight may still make the container, which then
-	// belongs to nobody: the request runs to its answer on a bounded context
-	// of its own, and a cancel that comes meanwhile fails the start or the
-	// wait below, which removes the container.
-	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
-	created, err := d.client.ContainerCreate(createCtx, built.Config, built.HostConfig, nil, nil, s.Name)
-	cancel()
-	if cerrdefs.IsConflict(err) {
-		// Another create of this name came in between.
-		if taken := d.nameTaken(ctx, ref); taken != nil {
-			return nil, taken
+	imageReady := false
+	if s.ImagePullPolicy == worker.PullAlways || needsImageUser(s) {
+		local, err := d.ensureImage(ctx, s.Image, s.ImagePullPolicy)
+		if err != nil {
+			return nil, err
 		}
+		if err := d.checkNonRoot(ctx, s, local); err != nil {
+			return nil, err
+		}
+		imageReady = true
 	}
-	if err != nil && built.HostConfig.Runtime != "" && strings.Contains(strings.ToLower(err.Error()), "runtime") {
-		return nil, fmt.Errorf("creating container %q with runtime %q (runtime_class_name, else the gpu_type's runtime_class): %w; "+
-			"name a runtime that `docker info` lists under Runtimes, or leave both unset for the daemon's default", s.Name, built.HostConfig.Runtime, err)
-	}
+	created, err := d.createContainer(ctx, s, built, imageReady)
 	if err != nil {
-		return nil, fmt.Errorf("creating container %q: %w", s.Name, err)
+		return nil, err
 	}
-	info, err := d.startAndWait(ctx, created.ID, waitFor)
+	info, err := d.startAndWait(ctx, created, waitFor)
 	if err != nil {
-		return nil, errors.Join(err, d.remove(created.ID))
+		return nil, errors.Join(err, d.remove(created))
 	}
 	if info != nil {
 		// The inspect that closed the startup window is what Read would see.
@@ -116,6 +104,53 @@ func (d *Driver) Create(ctx context.Context, s *worker.Spec, waitFor worker.Wait
 		err = fmt.Errorf("container %q disappeared right after it started", s.Name)
 	}
 	return obs, err
+}
+
+// createContainer asks the daemon for the container first, as docker run
+// does, and meets what it refuses once each: a missing image is made local
+// as image_pull_policy says, a name in use is awaited or refused as
+// awaitNameFree says. A create that succeeds costs one request (issue 16);
+// the image inspect and name check before it cost two for every worker.
+// It returns the container's ID.
+func (d *Driver) createContainer(ctx context.Context, s *worker.Spec, built *containerSpec, imageReady bool) (string, error) {
+	ref := worker.RefOf(s)
+	nameAwaited := false
+	for {
+		// A create cancelled in flight may still make the container, which
+		// then belongs to nobody: the request runs to its answer on a bounded
+		// context of its own, and a cancel that comes meanwhile fails the
+		// start or the wait after it, which removes the container.
+		createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+		created, err := d.client.ContainerCreate(createCtx, built.Config, built.HostConfig, nil, nil, s.Name)
+		cancel()
+		switch {
+		case err == nil:
+			return created.ID, nil
+		case cerrdefs.IsNotFound(err) && !imageReady:
+			// Most likely the image; if it is there after all, the create
+			// fails again with the daemon's own reason.
+			imageReady = true
+			if _, err := d.ensureImage(ctx, s.Image, s.ImagePullPolicy); err != nil {
+				return "", err
+			}
+			continue
+		case cerrdefs.IsConflict(err) && !nameAwaited:
+			nameAwaited = true
+			if err := d.awaitNameFree(ctx, ref); err != nil {
+				return "", err
+			}
+			continue
+		case cerrdefs.IsConflict(err):
+			// Another create of this name came in between.
+			if taken := d.nameTaken(ctx, ref); taken != nil {
+				return "", taken
+			}
+		case built.HostConfig.Runtime != "" && strings.Contains(strings.ToLower(err.Error()), "runtime"):
+			return "", fmt.Errorf("creating container %q with runtime %q (runtime_class_name, else the gpu_type's runtime_class): %w; "+
+				"name a runtime that `docker info` lists under Runtimes, or leave both unset for the daemon's default", s.Name, built.HostConfig.Runtime, err)
+		}
+		return "", fmt.Errorf("creating container %q: %w", s.Name, err)
+	}
 }
 
 // awaitNameFree refuses a foreign container of the worker's name at once.
@@ -133,11 +168,8 @@ func (d *Driver) awaitNameFree(ctx context.Context, ref worker.Ref) error {
 	window := worker.NameWaitWindow(ctx)
 	waitCtx, cancel := context.WithTimeout(ctx, window)
 	defer cancel()
-	msgs, errs := d.client.Events(waitCtx, events.ListOptions{Filters: filters.NewArgs(
-		filters.Arg("type", string(events.ContainerEventType)),
-		filters.Arg("container", existing.ID),
-		filters.Arg("event", string(events.ActionDestroy)),
-	)})
+	msgs, errs, stopWatch := d.events.watch(existing.ID, events.ActionDestroy)
+	defer stopWatch()
 	// It may have gone before the watch began.
 	if _, err := d.client.ContainerInspect(waitCtx, existing.ID); cerrdefs.IsNotFound(err) {
 		return nil
@@ -210,7 +242,7 @@ func (d *Driver) pull(ctx context.Context, ref string) error {
 // must not run as user 0, whether the spec or the image says so. img is the
 // image's inspect when ensureImage had it; a pulled image is inspected here.
 func (d *Driver) checkNonRoot(ctx context.Context, s *worker.Spec, img *image.InspectResponse) error {
-	if s.Security == nil || !s.Security.RunAsNonRoot || s.Security.RunAsUser != nil {
+	if !needsImageUser(s) {
 		return nil
 	}
 	if img == nil {
@@ -228,6 +260,11 @@ func (d *Driver) checkNonRoot(ctx context.Context, s *worker.Spec, img *image.In
 		return fmt.Errorf("security.run_as_non_root: image %q runs as root (user %q); set security.run_as_user to a non-zero uid", s.Image, user)
 	}
 	return nil
+}
+
+// needsImageUser tells whether run_as_non_root leaves the user to the image.
+func needsImageUser(s *worker.Spec) bool {
+	return s.Security != nil && s.Security.RunAsNonRoot && s.Security.RunAsUser == nil
 }
 
 // checkAPIFeatures refuses settings the negotiated engine API cannot carry
@@ -248,17 +285,12 @@ func (d *Driver) checkAPIFeatures(s *worker.Spec) error {
 // the exit code and the last log lines. After the window it returns the
 // container's inspect, nil for other values of wait_for.
 func (d *Driver) startAndWait(ctx context.Context, id string, waitFor worker.WaitFor) (*container.InspectResponse, error) {
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	watched := filters.NewArgs(
-		filters.Arg("type", string(events.ContainerEventType)),
-		filters.Arg("container", id),
-		filters.Arg("event", string(events.ActionDie)),
-	)
+	watched := []events.Action{events.ActionDie}
 	if waitFor == worker.WaitReady {
-		watched.Add("event", string(events.ActionHealthStatus))
+		watched = append(watched, events.ActionHealthStatus)
 	}
-	msgs, errs := d.client.Events(watchCtx, events.ListOptions{Filters: watched})
+	msgs, errs, stopWatch := d.events.watch(id, watched...)
+	defer stopWatch()
 	began := time.Now()
 	if err := d.client.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return nil, fmt.Errorf("starting container: %w", err)

@@ -78,6 +78,6 @@ func TestStartAndWaitReadsEmptyWaitForAsRunning(t *testing.T) {
 
 func TestStartupWindowFollowsTheStart(t *testing.T) {
 	assert.Equal(t, minStartupWindow, startupWindow(time.Millisecond), "a fast start still waits for an immediate exit's event")
-	assert.Equal(t, 300*time.Millisecond, startupWindow(300*time.Millisecond))
-	assert.Equal(t, maxStartupWindow, startupWindow(5*time.Second), "a slow daemon waits no longer than the old fixed window")
+	assert.Equal(t, 300*time.Millisecond, startupWindow(1200*time.Millisecond))
+	assert.Equal(t, maxStartupWindow, startupWindow(10*time.Second), "a slow daemon waits no longer than the old fixed window")
 }
