@@ -31,9 +31,9 @@ const (
 type containerEvents struct {
 	client *client.Client
 
-	mu    sync.Mutex
-	waits map[string]map[*eventWait]struct{} // by container ID
-	stream *eventStream // the open subscription; nil when there is none
+	mu     sync.Mutex
+	waits  map[string]map[*eventWait]struct{} // by container ID
+	stream *eventStream                       // the open subscription; nil when there is none
 	idle   *time.Timer
 }
 
