@@ -620,7 +620,15 @@ func report(o options, floorRun *result, results []*result) (missed []string) {
 			check("apply <= floor + 1.15 x baseline", r.provider.apply.Seconds(), f.apply.Seconds()+1.15*r.baseline.apply.Seconds(), "s")
 			check("destroy <= floor + 1.15 x baseline", r.provider.destroy.Seconds(), f.destroy.Seconds()+1.15*r.baseline.destroy.Seconds(), "s")
 		}
-		if r.backend == "docker" {
+		// The start check may cost the baseline plus 10 %. Terraform's own
+		// part of an apply, the floor's, is about a fifth of the baseline, so
+		// the whole apply is compared above the floor; the plain ratio is
+		// printed beside it.
+		switch {
+		case r.backend == "docker" && floorRun != nil:
+			check("apply over the floor <= 1.10 x create+start+inspect", (r.provider.apply - f.apply).Seconds(), 1.10*r.baseline.apply.Seconds(), "s")
+			fmt.Printf("  info   %-10s %-44s %9.2f\n", r.backend, "apply / create+start+inspect", ratio(r.provider.apply, r.baseline.apply))
+		case r.backend == "docker":
 			check("apply <= 1.10 x create+start+inspect", r.provider.apply.Seconds(), 1.10*r.baseline.apply.Seconds(), "s")
 		}
 		// Issue 16 asks ≤ 8 ms of provider CPU a worker. The floor alone —
