@@ -85,18 +85,25 @@ func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor worker.W
 	if err != nil {
 		return nil, err
 	}
-	if err := d.awaitNameFree(ctx, pod.Namespace, pod.Name); err != nil {
+	template, err := buildClaimTemplate(spec, d.opts)
+	if err != nil {
 		return nil, err
+	}
+	// A worker with a Secret or a claim template makes them, named after
+	// the pod, only once no pod holds the name. A pod alone is created at
+	// once and meets a name in use when the API server refuses it: one
+	// request a worker fewer (issue 16).
+	alone := len(spec.SecretEnvWO) == 0 && template == nil
+	if !alone {
+		if err := d.awaitNameFree(ctx, pod.Namespace, pod.Name); err != nil {
+			return nil, err
+		}
 	}
 	var secret *corev1.Secret
 	if len(spec.SecretEnvWO) > 0 {
 		if secret, err = d.createOwnedSecret(ctx, spec); err != nil {
 			return nil, err
 		}
-	}
-	template, err := buildClaimTemplate(spec, d.opts)
-	if err != nil {
-		return nil, errors.Join(err, d.removeFailedSecret(ctx, secret))
 	}
 	if template != nil {
 		if template, err = d.createClaimTemplate(ctx, template, spec); err != nil {
@@ -107,13 +114,13 @@ func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor worker.W
 	removeOwned := func() error {
 		return errors.Join(d.removeFailedSecret(ctx, secret), d.removeFailedClaimTemplate(ctx, template))
 	}
-	// A create cancelled in flight may still make the pod, which then
-	// belongs to nobody: the POST runs to its answer on a bounded context of
-	// its own, and a cancel that comes meanwhile ends the wait below, which
-	// removes the pod.
-	postCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	created, err := d.client.CoreV1().Pods(pod.Namespace).Create(postCtx, pod, metav1.CreateOptions{})
-	cancel()
+	created, err := d.postPod(ctx, pod)
+	if apierrors.IsAlreadyExists(err) && alone {
+		if err := d.awaitNameFree(ctx, pod.Namespace, pod.Name); err != nil {
+			return nil, err
+		}
+		created, err = d.postPod(ctx, pod)
+	}
 	if apierrors.IsAlreadyExists(err) {
 		// Another create of this name came in between.
 		if taken := d.nameTaken(ctx, pod.Namespace, pod.Name); taken != nil {
@@ -140,6 +147,16 @@ func (d *Driver) Create(ctx context.Context, spec *worker.Spec, waitFor worker.W
 		return nil, errors.Join(err, removeOwned())
 	}
 	return d.observe(ctx, live)
+}
+
+// postPod creates the pod. A create cancelled in flight may still make the
+// pod, which then belongs to nobody: the POST runs to its answer on a
+// bounded context of its own, and a cancel that comes meanwhile ends the
+// wait after it, which removes the pod.
+func (d *Driver) postPod(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	postCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	return d.client.CoreV1().Pods(pod.Namespace).Create(postCtx, pod, metav1.CreateOptions{})
 }
 
 // observe is what the pod shows, and what its claim was allocated.
