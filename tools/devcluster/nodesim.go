@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"time"
 
@@ -55,16 +54,10 @@ func NewNodeSimulator(client kubernetes.Interface, topology *Topology, kubeletPo
 	broadcaster := record.NewBroadcaster()
 	sim := &NodeSimulator{client: client, nodes: map[string]*simulatedNode{}, broadcaster: broadcaster, kubeletPort: kubeletPort}
 	for i, spec := range topology.Nodes {
-		// Node i owns 10.244.i.0/24 for its pods and 10.240.0.i as its address,
-		// like a cluster whose IPAM hands every node a /24.
-		_, podCIDR, err := net.ParseCIDR(fmt.Sprintf("10.244.%d.0/24", i+1))
-		if err != nil {
-			return nil, err
-		}
 		sim.nodes[spec.Name] = &simulatedNode{
 			spec:       spec,
 			internalIP: fmt.Sprintf("10.240.0.%d", i+1),
-			pods:       newPodIPPool(podCIDR),
+			pods:       newPodIPPool(nodePodCIDR(i)),
 			recorder:   broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: spec.Name}),
 		}
 		sim.order = append(sim.order, spec.Name)

@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"net"
+	"net/netip"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -10,13 +10,13 @@ import (
 
 // podIPPool hands out the addresses of one node's pod CIDR, one per pod UID.
 type podIPPool struct {
-	cidr  *net.IPNet
+	cidr  netip.Prefix
 	mu    sync.Mutex
 	byIP  map[string]types.UID
 	byUID map[types.UID]string
 }
 
-func newPodIPPool(cidr *net.IPNet) *podIPPool {
+func newPodIPPool(cidr netip.Prefix) *podIPPool {
 	return &podIPPool{cidr: cidr, byIP: map[string]types.UID{}, byUID: map[types.UID]string{}}
 }
 
@@ -34,12 +34,10 @@ func (p *podIPPool) assign(uid types.UID, current string) (string, error) {
 			return current, nil
 		}
 	}
-	base := p.cidr.IP.To4()
-	ones, bits := p.cidr.Mask.Size()
-	size := 1 << (bits - ones)
-	// .0 is the network, .1 the node's bridge, the last the broadcast address.
-	for host := 2; host < size-1; host++ {
-		ip := net.IPv4(base[0], base[1], base[2], base[3]+byte(host)).String()
+	// The network address is not a pod's, the first host is the node's
+	// bridge, the last address the broadcast.
+	for addr := p.cidr.Addr().Next().Next(); p.cidr.Contains(addr.Next()); addr = addr.Next() {
+		ip := addr.String()
 		if _, taken := p.byIP[ip]; !taken {
 			p.take(uid, ip)
 			return ip, nil
@@ -61,4 +59,9 @@ func (p *podIPPool) release(uid types.UID) {
 		delete(p.byIP, ip)
 		delete(p.byUID, uid)
 	}
+}
+
+// podAddresses is how many pods a node's pod CIDR can address.
+func podAddresses(cidr netip.Prefix) int {
+	return 1<<(cidr.Addr().BitLen()-cidr.Bits()) - 3
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"regexp"
 
@@ -12,8 +13,9 @@ import (
 )
 
 const (
-	// maxNodes is how many nodes the simulator can address.
-	maxNodes = 254
+	// maxNodes is how many nodes the simulator can address: one /23 of
+	// 10.244.0.0/16 each (nodePodCIDR).
+	maxNodes = 128
 	// maxGPUsPerNode is the most GPUs one server holds (NVIDIA HGX: 8; 16 leaves room).
 	maxGPUsPerNode = 16
 	// maxMIGSlices is how many memory slices a GPU has for MIG devices.
@@ -89,7 +91,6 @@ func (t *Topology) validate() error {
 	if len(t.Nodes) == 0 {
 		return fmt.Errorf("nodes: at least one node is required")
 	}
-	// Each node gets a /24 of 10.244.0.0/16 for its pods.
 	if len(t.Nodes) > maxNodes {
 		return fmt.Errorf("nodes: %d declared, at most %d are supported", len(t.Nodes), maxNodes)
 	}
@@ -106,6 +107,9 @@ func (t *Topology) validate() error {
 			if _, ok := node.Capacity[resource]; !ok {
 				return fmt.Errorf("nodes[%d].capacity.%s: required", i, resource)
 			}
+		}
+		if pods, limit := node.Capacity[corev1.ResourcePods], podAddresses(nodePodCIDR(i)); pods.Value() > int64(limit) {
+			return fmt.Errorf("nodes[%d].capacity.pods: %s is more than the %d addresses of the node's pod CIDR", i, pods.String(), limit)
 		}
 		for j, taint := range node.Taints {
 			switch taint.Effect {
@@ -180,4 +184,10 @@ func (n NodeSpec) labels() map[string]string {
 		labels[key] = value
 	}
 	return labels
+}
+
+// nodePodCIDR is node i's pod CIDR, the i-th /23 of 10.244.0.0/16: room for
+// the 500 pods of a CPU node, which a /24 (253 pods) is not.
+func nodePodCIDR(i int) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 244, byte(2 * i), 0}), 23)
 }

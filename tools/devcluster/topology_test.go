@@ -25,6 +25,7 @@ func TestLoadTopologyRejectsInvalidFiles(t *testing.T) {
 		"no DRA GPUs":      {"nodes: [{name: a, capacity: {cpu: 1, memory: 1Gi, pods: 10}, dra: {gpus: 0}}]", "nodes[0].dra.gpus: 0"},
 		"DRA version":      {"nodes: [{name: a, capacity: {cpu: 1, memory: 1Gi, pods: 10}, dra: {gpus: 1, productName: p, architecture: x, memory: 1Gi, cudaComputeCapability: eight}}]", "dra.cudaComputeCapability"},
 		"MIG profile":      {"nodes: [{name: a, capacity: {cpu: 1, memory: 1Gi, pods: 10}, dra: {gpus: 1, productName: p, architecture: x, memory: 1Gi, cudaComputeCapability: '8.0', mig: {profile: big, count: 1}}}]", "dra.mig.profile"},
+		"pods over CIDR":   {"nodes: [{name: a, capacity: {cpu: 1, memory: 1Gi, pods: 510}}]", "nodes[0].capacity.pods: 510 is more than the 509 addresses"},
 		"MIG overflow":     {"nodes: [{name: a, capacity: {cpu: 1, memory: 1Gi, pods: 10}, dra: {gpus: 1, productName: p, architecture: x, memory: 1Gi, cudaComputeCapability: '8.0', mig: {profile: 1g.10gb, count: 9}}}]", "dra.mig.count"},
 	}
 	for name, test := range tests {
