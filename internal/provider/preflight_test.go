@@ -264,6 +264,52 @@ func TestAccPreflightKubernetes_onlyCreatesAndReplacementsAsk(t *testing.T) {
 	})
 }
 
+// TestAccPreflightKubernetes_countSharesOneDryRun plans four GPU workers
+// of one count and a fifth with another image: each plan process sends two
+// dry-runs, one per pod that differs from the others in more than its
+// name, beside its one node list. In a namespace that Pod Security refuses
+// them, the plan of a count of three fails for each of the three.
+func TestAccPreflightKubernetes_countSharesOneDryRun(t *testing.T) {
+	cli, kubeconfig := kubeTestClient(t)
+	ns := testNamespace(t, cli, nil)
+	restricted := testNamespace(t, cli, map[string]string{"pod-security.kubernetes.io/enforce": "restricted"})
+	requests := filepath.Join(t.TempDir(), "requests.log")
+	t.Setenv(EnvRequestLog, requests)
+	gpu := `gpu {
+    type = "T4"
+  }`
+	counted := func(namespace string, n int) string {
+		return k8sWorkerAt("same", "same-${count.index}", namespace, k8sImage, fmt.Sprintf("count = %d\n  %s", n, gpu))
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:             preflightProvider(kubeconfig, "") + counted(ns, 4) + k8sWorker("odd", ns, k8sImageV2, gpu),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				PreConfig: func() {
+					data, err := os.ReadFile(requests)
+					require.NoError(t, err)
+					log := string(data)
+					dryRuns := strings.Count(log, "kubernetes POST /api/v1/namespaces/"+ns+"/pods\n")
+					nodeLists := strings.Count(log, "kubernetes GET /api/v1/nodes\n")
+					assert.Positive(t, nodeLists, "a node list per plan:\n%s", log)
+					assert.Equal(t, 2*nodeLists, dryRuns, "two dry-runs per plan, not five:\n%s", log)
+				},
+				Config: preflightProvider(kubeconfig, "") + counted(restricted, 3),
+				// Terraform reports the three in no fixed order.
+				ExpectError: words(`Refused by Pod Security Admission`, `Refused by Pod Security Admission`, `Refused by Pod Security Admission`),
+				PlanOnly:    true,
+			},
+		},
+	})
+	assertNoPods(t, cli, ns)
+	assertNoPods(t, cli, restricted)
+}
+
 // TestAccPreflight_unreachableEnginesWarnAndPlan plans a Kubernetes worker
 // and an NVIDIA Docker worker against engines where nothing listens: the
 // preflight is skipped with a warning naming the address, and the plan

@@ -132,7 +132,8 @@ func (p *hodeiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 					"`\"on\"`: on Kubernetes the pod is sent with `dryRun=All`, so that what admission refuses (Pod Security, ResourceQuota, LimitRange, webhooks) fails the plan, " +
 					"and a GPU, node selector or required node affinity that no node can satisfy is a warning; on Docker an NVIDIA GPU worker on a daemon without NVIDIA support fails the plan. " +
 					"`\"strict\"`: those warnings are errors too. `\"off\"`: the plan asks the engines nothing. " +
-					"Cost: one dry-run request per created Kubernetes worker, one node list and one `docker info` per provider process, and none for a worker that stays. " +
+					"Cost: one dry-run request per distinct pod among the Kubernetes workers it creates (workers whose pods differ only in their name, as in a `count`, share one), " +
+					"one node list and one `docker info` per provider process, and none for a worker that stays; Terraform plans again at apply, which repeats them once. " +
 					"Checks the plan cannot run (no permission, engine not reachable yet) are skipped with a warning. See the [plan-time checks guide](../guides/plan-time-checks).",
 				Validators: oneOf(worker.PreflightModes),
 			},

@@ -43,6 +43,9 @@ type Driver struct {
 	// slices are the ResourceSlices, listed once for the plan's check of
 	// DRA workers.
 	slices onceList[resourcev1.ResourceSlice]
+	// dryRuns are the plan's server-side dry-runs, shared by pods that
+	// differ only in their name.
+	dryRuns sharedDryRuns
 }
 
 var _ worker.Driver = (*Driver)(nil)

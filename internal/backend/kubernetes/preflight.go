@@ -2,6 +2,8 @@ package kubernetes
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -39,7 +41,7 @@ func (d *Driver) Preflight(ctx context.Context, spec *worker.Spec) worker.Prefli
 		// The plan's own checks report what buildPod refuses.
 		return report
 	}
-	if !d.dryRun(ctx, pod, &report) {
+	if !d.dryRun(ctx, spec, pod, &report) {
 		return report
 	}
 	if spec.GPU.DRA() {
@@ -51,22 +53,30 @@ func (d *Driver) Preflight(ctx context.Context, spec *worker.Spec) worker.Prefli
 	return report
 }
 
-// dryRun reports what admission says about pod, and whether the API
-// server answered.
-func (d *Driver) dryRun(ctx context.Context, pod *corev1.Pod, report *worker.PreflightReport) bool {
-	_, err := d.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+// dryRun reports what admission says about the worker's pod, and whether
+// the API server answered.
+func (d *Driver) dryRun(ctx context.Context, spec *worker.Spec, pod *corev1.Pod, report *worker.PreflightReport) bool {
+	sent, err := d.dryRuns.answer(ctx, nameless(spec, d.opts), pod.Name, func() error {
+		_, err := d.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return err
+	})
 	if err == nil || apierrors.IsAlreadyExists(err) {
 		// A pod of that name exists: the one this plan replaces, or one
-		// that create will report on at apply.
+		// that create will report on at apply. Admission passed it first.
 		return true
 	}
-	var status apierrors.APIStatus
-	if !errors.As(err, &status) || apierrors.IsUnauthorized(err) {
+	if !fromAPIServer(err) {
 		report.Skipped = append(report.Skipped, worker.SkippedCheck{Check: checkDryRun, Reason: d.apiError("sending the pod", err).Error()})
 		return false
 	}
+	var status apierrors.APIStatus
+	errors.As(err, &status)
 	msg := status.Status().Message
-	where := fmt.Sprintf("the API server refused pod %s/%s at a dry-run create, as it would at apply: %s", pod.Namespace, pod.Name, msg)
+	refused := pod.Namespace + "/" + sent
+	if sent != pod.Name {
+		refused += fmt.Sprintf(" (checked once for the pods of this plan that differ from it only in their name, such as %s)", pod.Name)
+	}
+	where := fmt.Sprintf("the API server refused pod %s at a dry-run create, as it would at apply: %s", refused, msg)
 	switch {
 	case apierrors.IsForbidden(err) && strings.Contains(msg, "cannot create resource"):
 		// RBAC: a dry-run needs the create verb; so does the apply, but
@@ -290,6 +300,79 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// sharedDryRuns lets the workers whose pods differ only in their name (a
+// count or for_each of one worker block) share one server-side dry-run:
+// admission answers the same for each, short of a webhook that reads the
+// name or the worker label. An answer is kept for the provider process,
+// which lives for one plan or the apply's plan; one that did not come from
+// the API server is dropped, so that the next worker asks again.
+type sharedDryRuns struct {
+	mu      sync.Mutex
+	answers map[[sha256.Size]byte]*dryRunAnswer
+}
+
+type dryRunAnswer struct {
+	done chan struct{}
+	// sent is the name of the pod that the dry-run sent.
+	sent string
+	err  error
+}
+
+// answer is the answer for pods of key, sending the one named name when no
+// other has been sent.
+func (s *sharedDryRuns) answer(ctx context.Context, key [sha256.Size]byte, name string, send func() error) (string, error) {
+	s.mu.Lock()
+	if a, ok := s.answers[key]; ok {
+		s.mu.Unlock()
+		select {
+		case <-a.done:
+			return a.sent, a.err
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	if s.answers == nil {
+		s.answers = map[[sha256.Size]byte]*dryRunAnswer{}
+	}
+	a := &dryRunAnswer{done: make(chan struct{}), sent: name}
+	s.answers[key] = a
+	s.mu.Unlock()
+
+	a.err = send()
+	if a.err != nil && !fromAPIServer(a.err) {
+		s.mu.Lock()
+		delete(s.answers, key)
+		s.mu.Unlock()
+	}
+	close(a.done)
+	return a.sent, a.err
+}
+
+// fromAPIServer tells whether err is the API server's judgement of the
+// request, rather than a failure to reach it or to log in.
+func fromAPIServer(err error) bool {
+	var status apierrors.APIStatus
+	return errors.As(err, &status) && !apierrors.IsUnauthorized(err)
+}
+
+// nameless identifies the worker's pod but for what its name decides: the
+// pod's name, the worker label, the stored spec, the claim template's and
+// the Secret's names.
+func nameless(spec *worker.Spec, opts Options) [sha256.Size]byte {
+	unnamed := *spec
+	unnamed.Name = ""
+	pod, err := buildPod(&unnamed, opts)
+	if err != nil {
+		// Unreachable: the named pod was built from the same spec.
+		return sha256.Sum256([]byte(spec.Name))
+	}
+	encoded, err := json.Marshal(pod)
+	if err != nil {
+		return sha256.Sum256([]byte(spec.Name))
+	}
+	return sha256.Sum256(encoded)
 }
 
 // onceList lists a kind of object once per provider process, on first use:

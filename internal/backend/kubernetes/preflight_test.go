@@ -3,7 +3,11 @@ package kubernetes
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -69,4 +73,49 @@ func TestNodeCacheRetriesFailuresAndKeepsForbidden(t *testing.T) {
 		assert.True(t, apierrors.IsForbidden(err))
 	}
 	assert.Equal(t, 1, lists)
+}
+
+// Workers whose pods differ only in their name share one dry-run, also when
+// they plan at once, and each reports the refusal; an answer that did not
+// come from the API server is not kept, and another pod sends its own.
+func TestPreflightSharesTheDryRunOfPodsThatDifferOnlyInName(t *testing.T) {
+	client := fake.NewClientset()
+	var creates atomic.Int32
+	client.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if creates.Add(1) == 1 {
+			return true, nil, &net.OpError{Op: "dial", Err: errors.New("connection refused")}
+		}
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "w",
+			errors.New(`violates PodSecurity "restricted:latest": runAsNonRoot != true`))
+	})
+	d := NewDriver(client, "https://fake:6443", Options{})
+	spec := func(name, image string) *worker.Spec {
+		return &worker.Spec{Name: name, Namespace: "ml", Image: image, Labels: map[string]string{"team": "ml"}}
+	}
+	ctx := context.Background()
+
+	unreachable := d.Preflight(ctx, spec("w-0", "busybox"))
+	require.Len(t, unreachable.Skipped, 1)
+	assert.Empty(t, unreachable.Problems)
+
+	reports := make([]worker.PreflightReport, 8)
+	var wg sync.WaitGroup
+	for i := range reports {
+		wg.Go(func() { reports[i] = d.Preflight(ctx, spec(fmt.Sprintf("w-%d", i+1), "busybox")) })
+	}
+	wg.Wait()
+	assert.EqualValues(t, 2, creates.Load(), "one dry-run after the one that failed on the way")
+	shared := 0
+	for i, r := range reports {
+		require.Len(t, r.Problems, 1, "worker w-%d", i+1)
+		assert.Equal(t, "Refused by Pod Security Admission", r.Problems[0].Summary)
+		if strings.Contains(r.Problems[0].Detail, "checked once for the pods of this plan") {
+			assert.Contains(t, r.Problems[0].Detail, fmt.Sprintf("such as w-%d", i+1))
+			shared++
+		}
+	}
+	assert.Equal(t, len(reports)-1, shared, "all but the worker whose pod was sent")
+
+	d.Preflight(ctx, spec("other", "alpine"))
+	assert.EqualValues(t, 3, creates.Load(), "a pod with another image sends its own")
 }
