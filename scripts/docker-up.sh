@@ -5,10 +5,12 @@
 # DOCKERD_ARGS are added to the daemon's command line.
 #
 # The daemon gets a bridge of its own (never docker0, which belongs to the
-# machine's own Docker engine) on a /24 in 10.200.0.0-10.249.255.0 derived
+# machine's own Docker engine) on a /22 in 10.200.0.0-10.249.255.0 derived
 # from DOCKER_DIR, so that two checkouts, the bench and the fault tests'
-# daemons do not share addresses; it changes no iptables rules. The bridge's
-# name is kept in $DOCKER_DIR/bridge; docker-down.sh removes it.
+# daemons do not share addresses; it changes no iptables rules. A /22 holds
+# 1,022 containers: make bench's refresh of 3 x 100 (a /24 left the 254th
+# container without an address). The bridge's name is kept in
+# $DOCKER_DIR/bridge; docker-down.sh removes it.
 # (Not --bridge=none: a dockerd without a bridge deletes docker0.)
 set -euo pipefail
 DOCKER_DIR=${DOCKER_DIR:-$PWD/.docker-test}
@@ -17,26 +19,33 @@ export DOCKER_HOST="unix://$DOCKER_DIR/docker.sock"
 
 # make_bridge prints the name of this daemon's bridge, made when missing:
 # "hodei" and 8 hex digits of DOCKER_DIR's checksum (Linux allows 15
-# characters), on the first /24 from the checksum on that no interface has.
+# characters), on the first /22 from the checksum none of whose four /24s an
+# interface or route has.
 make_bridge() {
-  local sum name n subnet
+  local sum name n prefix third k used free
   sum=$(printf %s "$DOCKER_DIR" | cksum | cut -d' ' -f1)
   name=$(printf 'hodei%08x' "$sum")
   if ! ip link show "$name" >/dev/null 2>&1; then
-    for n in $(seq 0 12499); do
-      n=$(((sum + n) % 12500))
-      subnet="10.$((200 + n / 250)).$((n % 250))."
-      if ! { ip -br addr; ip route; } | sed 's/^/ /' | grep -qF " $subnet"; then
+    used=$({ ip -br addr; ip route; } | sed 's/^/ /')
+    for n in $(seq 0 3099); do
+      n=$(((sum + n) % 3100))
+      prefix="10.$((200 + n / 62))"
+      third=$(((n % 62) * 4))
+      free=true
+      for k in 0 1 2 3; do
+        if grep -qF " $prefix.$((third + k))." <<<"$used"; then free=false; fi
+      done
+      if $free; then
         ip link add "$name" type bridge
         # Named at once, so that docker-down.sh removes it whatever fails next.
         echo "$name" >"$DOCKER_DIR/bridge"
-        ip addr add "${subnet}1/24" dev "$name"
+        ip addr add "$prefix.$third.1/22" dev "$name"
         ip link set "$name" up
         break
       fi
     done
   fi
-  ip link show "$name" >/dev/null 2>&1 || { echo "no free 10.2xx.x.0/24 for the daemon's bridge" >&2; return 1; }
+  ip link show "$name" >/dev/null 2>&1 || { echo "no free 10.2xx.x.0/22 for the daemon's bridge" >&2; return 1; }
   echo "$name" >"$DOCKER_DIR/bridge"
   echo "$name"
 }

@@ -262,9 +262,11 @@ func lifecycle(o options, dir string, noRefreshDestroy bool, tf func(phase strin
 	var t timings
 	var err error
 	parallelism := "-parallelism=" + strconv.Itoa(o.parallelism)
+	// Its own error: a failed step's clean-up must not clear the step's.
 	destroy := func() error {
-		t.destroy, err = tf("destroy", "destroy", "-auto-approve", "-input=false", "-no-color", parallelism)
-		return err
+		took, destroyErr := tf("destroy", "destroy", "-auto-approve", "-input=false", "-no-color", parallelism)
+		t.destroy = took
+		return destroyErr
 	}
 	plan := func(phase string, args ...string) (time.Duration, error) {
 		d, err := tf(phase, append([]string{"plan", "-detailed-exitcode", "-input=false", "-no-color", parallelism}, args...)...)
