@@ -34,6 +34,8 @@ if [ -f tools/devcluster/devcluster.mk ]; then
   make -s devcluster-up
   export HODEI_TEST_KUBECONFIG=$PWD/.devcluster/kubeconfig
   export HODEI_TEST_RESTRICTED_KUBECONFIG=$PWD/.devcluster/restricted.kubeconfig
+  # The private image registry the real nodes pull from (the pull tests).
+  export HODEI_TEST_REGISTRY=$PWD/.devcluster/registry.json
 fi
 
 TF_ACC_TERRAFORM_PATH=$(./scripts/terraform.sh)
@@ -101,6 +103,15 @@ echo "compatibility: $("$tofu" version | head -n 1)" >&2
 TF_ACC_TERRAFORM_PATH=$tofu TF_ACC_PROVIDER_HOST=registry.opentofu.org \
   go test ./internal/provider/ -count=1 -timeout 20m -run "$tofu_subset"
 if [ -f tools/devcluster/devcluster.mk ]; then
+  # The devcluster's own tests end by checking that their clusters' real
+  # nodes left links, mounts, cgroups, sysctls, iptables rules and the
+  # kubelets' fixed paths as they found them, which means something only
+  # while no other real node runs: the suite's cluster stops first (the
+  # bench below starts one of its own).
+  if $stop_cluster; then
+    make -s devcluster-down
+    stop_cluster=false
+  fi
   make -s devcluster-test
 fi
 # The benchmark at its smallest, so that make bench keeps working: every

@@ -1,9 +1,9 @@
 # The quickstart: a small GPU platform declared with hodei_worker.
 #
 # `make demo` starts the bundled devcluster (a real Kubernetes control plane
-# with simulated A100, T4, MI200 and Intel Xe nodes in two zones), makes the
-# `datasets` claim, and applies this module through a development override of
-# the provider. KUBECONFIG and DOCKER_HOST come from the environment.
+# with simulated A100, T4, MI200 and Intel Xe nodes and two real CPU nodes in
+# two zones), makes the `datasets` claim, and applies this module through a
+# development override of the provider. KUBECONFIG and DOCKER_HOST come from the environment.
 terraform {
   required_providers {
     hodei = { source = "hodei-jobs/hodei" }
@@ -87,20 +87,31 @@ resource "hodei_worker" "inference" {
   }
 }
 
-# CPU pool: four workers spread evenly over the two zones.
+# CPU pool: four workers spread evenly over the two zones, on the cluster's
+# real nodes (a real kubelet and containerd each), where they run a process:
+# each prints a line, which `devcluster workers` shows from its log, and
+# stops at once on SIGTERM. The real nodes are tainted so that only workers
+# that tolerate it land there.
 resource "hodei_worker" "cpu" {
   count   = 4
   name    = "cpu-${count.index}"
   backend = local.cluster
-  image   = "registry.example/hodei/worker:1.0"
+  image   = "devcluster.local/busybox:1.36"
+  command = ["sh", "-c", "echo \"cpu-${count.index} up: uid $(id -u), $(nproc) CPUs, kernel $(uname -r)\"; trap 'exit 0' TERM; while true; do sleep 1; done"]
   labels  = { app = "cpu-pool", "hodei.io/pool" = "cpu" }
 
   resources {
-    cpu    = "500m"
-    memory = "512Mi"
+    cpu    = "100m"
+    memory = "64Mi"
   }
 
   scheduling {
+    node_selector = { "devcluster.hodei.io/real" = "true" }
+    toleration {
+      key      = "devcluster.hodei.io/real"
+      operator = "Exists"
+      effect   = "NoSchedule"
+    }
     topology_spread {
       max_skew     = 1
       topology_key = "topology.kubernetes.io/zone"

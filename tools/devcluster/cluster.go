@@ -29,6 +29,7 @@ type UpOptions struct {
 	RestrictedKubeconfig string
 	RestrictedNamespace  string
 	TokenFile            string
+	RegistryFile         string
 	Verbose              bool
 }
 
@@ -158,7 +159,23 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 	if err := simulator.ServeKubeletAPI(componentsCtx, kubeletListener, pki); err != nil {
 		return err
 	}
-	logf("%d nodes registered", len(topology.Nodes))
+	logf("%d simulated nodes registered", len(topology.Nodes)-len(topology.realNodes()))
+
+	realNodes, registry, err := startRealNodes(ctx, topology, RealNodeOptions{
+		Client: client, PKI: pki, Server: server, CAPEM: caPEM, DataDir: dataDir, Logf: logf,
+	}, opts.RegistryFile)
+	// Stopped before the control plane: the kubelets' pods are deleted
+	// through it.
+	defer func() {
+		err = errors.Join(err, realNodes.Stop())
+		if registry != nil {
+			err = errors.Join(err, registry.Stop())
+		}
+	}()
+	components = append(components, realNodes.Components()...)
+	if err != nil {
+		return err
+	}
 
 	if opts.RestrictedKubeconfig != "" {
 		token, err := CreateRestrictedAccess(ctx, client, opts.RestrictedNamespace)
@@ -169,7 +186,7 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 			return err
 		}
 	}
-	if err := waitUntil(ctx, components, clusterReady(client, healthChecks, topology)); err != nil {
+	if err := waitUntil(ctx, components, clusterReady(client, healthChecks, topology, realNodes)); err != nil {
 		return err
 	}
 	logf("ready; kubeconfig %s", opts.Kubeconfig)
@@ -180,6 +197,34 @@ func Up(ctx context.Context, opts UpOptions, stdout, stderr io.Writer) (err erro
 	}
 	logf("stopping")
 	return nil
+}
+
+// startRealNodes builds the real nodes' images, starts the private image
+// registry that serves them too, and starts the nodes. It returns what to
+// Stop even when it fails part way.
+func startRealNodes(ctx context.Context, topology *Topology, opts RealNodeOptions, registryFile string) (*RealNodes, *Registry, error) {
+	if len(topology.realNodes()) == 0 {
+		nodes, err := StartRealNodes(ctx, topology, opts)
+		return nodes, nil, err
+	}
+	images, err := BuildTestImages(filepath.Join(opts.DataDir, "images"))
+	if err != nil {
+		return &RealNodes{}, nil, err
+	}
+	registry, err := StartRegistry(ctx, opts.PKI, filepath.Join(opts.DataDir, "registry"), images)
+	if err != nil {
+		return &RealNodes{}, nil, err
+	}
+	opts.Logf("image registry on %s serves %s", registry.Host(), registry.Image())
+	if registryFile != "" {
+		if err := registry.WriteInfo(registryFile); err != nil {
+			return &RealNodes{}, registry, err
+		}
+	}
+	opts.Images = []string{images.Busybox.Archive, images.Pause.Archive}
+	opts.HostsDir = registry.HostsDir
+	nodes, err := StartRealNodes(ctx, topology, opts)
+	return nodes, registry, err
 }
 
 // startSchedulerAndControllerManager starts both with their own identities
@@ -220,7 +265,7 @@ func writeComponentKubeconfig(pki *PKI, dataDir, server string, caPEM []byte, id
 
 // clusterReady checks the components' health, the controller manager's
 // first work and every node of the topology.
-func clusterReady(client kubernetes.Interface, healthChecks []*componentHealthz, topology *Topology) func(context.Context) error {
+func clusterReady(client kubernetes.Interface, healthChecks []*componentHealthz, topology *Topology, realNodes *RealNodes) func(context.Context) error {
 	return func(ctx context.Context) error {
 		for _, health := range healthChecks {
 			if err := health.check(ctx); err != nil {
@@ -228,6 +273,9 @@ func clusterReady(client kubernetes.Interface, healthChecks []*componentHealthz,
 			}
 		}
 		if err := defaultServiceAccountExists(ctx, client); err != nil {
+			return err
+		}
+		if err := realNodes.Ready(ctx); err != nil {
 			return err
 		}
 		return nodesReady(ctx, client, topology)

@@ -103,7 +103,8 @@ func claimCommand(args []string) error {
 }
 
 // workersCommand prints one line per pod of the hodei provider: where the
-// scheduler put it, that node's zone, its GPUs and its phase.
+// scheduler put it, that node's zone, its GPUs, its phase and, for a pod on
+// a real node, the first line its process printed (from its log).
 func workersCommand(args []string, out io.Writer) error {
 	flags := flag.NewFlagSet("devcluster workers", flag.ExitOnError)
 	kubeconfig := flags.String("kubeconfig", "", "admin kubeconfig (required)")
@@ -127,12 +128,14 @@ func workersCommand(args []string, out io.Writer) error {
 		return err
 	}
 	zones := map[string]string{}
+	real := map[string]bool{}
 	for _, n := range nodes.Items {
 		zones[n.Name] = n.Labels["topology.kubernetes.io/zone"]
+		real[n.Name] = n.Labels[realNodeLabel] == "true"
 	}
 	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "WORKER\tNAMESPACE\tNODE\tZONE\tGPU\tCOUNT\tDEVICES\tSTATUS")
+	fmt.Fprintln(w, "WORKER\tNAMESPACE\tNODE\tZONE\tGPU\tCOUNT\tDEVICES\tSTATUS\tLOG")
 	for _, p := range pods.Items {
 		gpuType, count := podGPU(&p)
 		devices, err := claimedDevices(ctx, client, &p)
@@ -142,9 +145,25 @@ func workersCommand(args []string, out io.Writer) error {
 		if len(devices) > 0 {
 			count = strconv.Itoa(len(devices))
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Namespace, dash(p.Spec.NodeName), dash(zones[p.Spec.NodeName]), dash(gpuType), dash(count), dash(strings.Join(devices, ",")), p.Status.Phase)
+		logLine := ""
+		if real[p.Spec.NodeName] {
+			logLine = firstLogLine(ctx, client, &p)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Namespace, dash(p.Spec.NodeName), dash(zones[p.Spec.NodeName]), dash(gpuType), dash(count), dash(strings.Join(devices, ",")), p.Status.Phase, dash(logLine))
 	}
 	return w.Flush()
+}
+
+// firstLogLine is the first line the pod's worker container printed, or
+// why there is none.
+func firstLogLine(ctx context.Context, client kubernetes.Interface, p *corev1.Pod) string {
+	limit := int64(4096)
+	data, err := client.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: "worker", LimitBytes: &limit}).DoRaw(ctx)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	return line
 }
 
 // claimedDevices are the devices allocated to the pod's resource claims,

@@ -8,6 +8,8 @@ DEVCLUSTER_NODES                 ?= tools/devcluster/nodes.yaml
 DEVCLUSTER_KUBECONFIG            ?= $(DEVCLUSTER_DIR)/kubeconfig
 DEVCLUSTER_RESTRICTED_KUBECONFIG ?= $(DEVCLUSTER_DIR)/restricted.kubeconfig
 DEVCLUSTER_RESTRICTED_NAMESPACE  ?= hodei-limited
+# With real nodes: the private image registry's address and credentials.
+DEVCLUSTER_REGISTRY_FILE         ?= $(DEVCLUSTER_DIR)/registry.json
 DEVCLUSTER_LOG                   ?= $(DEVCLUSTER_DIR)/devcluster.log
 DEVCLUSTER_PIDFILE               ?= $(DEVCLUSTER_DIR)/pid
 # Seconds devcluster-up waits for "ready", and devcluster-down for the exit.
@@ -17,8 +19,17 @@ DEVCLUSTER_TEST_FLAGS            ?=
 
 .PHONY: devcluster-build devcluster-up devcluster-down devcluster-test
 
+# The binary reports the Kubernetes version it is built from (kube-apiserver's
+# /version, the real nodes' kubelets), which Go alone would leave at
+# v0.0.0-master.
+DEVCLUSTER_K8S_VERSION = $(shell cd tools/devcluster && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+DEVCLUSTER_K8S_MAJOR_MINOR = $(subst ., ,$(patsubst v%,%,$(DEVCLUSTER_K8S_VERSION)))
+DEVCLUSTER_LDFLAGS = -X k8s.io/component-base/version.gitVersion=$(DEVCLUSTER_K8S_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=$(word 1,$(DEVCLUSTER_K8S_MAJOR_MINOR)) \
+	-X k8s.io/component-base/version.gitMinor=$(word 2,$(DEVCLUSTER_K8S_MAJOR_MINOR))
+
 devcluster-build:
-	cd tools/devcluster && go build -o $(abspath $(DEVCLUSTER_BIN)) .
+	cd tools/devcluster && go build -ldflags '$(DEVCLUSTER_LDFLAGS)' -o $(abspath $(DEVCLUSTER_BIN)) .
 
 # Starts devcluster in the background unless the pid file names a live
 # process, and waits until it prints "ready". The subshell makes init its
@@ -33,6 +44,7 @@ devcluster-up: devcluster-build
 	( nohup $(DEVCLUSTER_BIN) up --nodes $(DEVCLUSTER_NODES) --kubeconfig $(DEVCLUSTER_KUBECONFIG) \
 		--restricted-kubeconfig $(DEVCLUSTER_RESTRICTED_KUBECONFIG) \
 		--restricted-namespace $(DEVCLUSTER_RESTRICTED_NAMESPACE) \
+		--registry-file $(DEVCLUSTER_REGISTRY_FILE) \
 		> $(DEVCLUSTER_LOG) 2>&1 < /dev/null & echo $$! > $(DEVCLUSTER_PIDFILE) ); \
 	pid=$$(cat $(DEVCLUSTER_PIDFILE)); \
 	ticks=0; \

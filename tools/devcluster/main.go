@@ -14,9 +14,10 @@ import (
 
 const usage = `usage: devcluster up --nodes FILE --kubeconfig PATH [--data-dir DIR]
                      [--restricted-kubeconfig PATH [--restricted-namespace NS]]
-                     [--token-file PATH] [--verbose]
+                     [--token-file PATH] [--registry-file PATH] [--verbose]
        devcluster claim --kubeconfig PATH --name CLAIM [--namespace NS] [--size 10Gi]
        devcluster workers --kubeconfig PATH
+       devcluster kubelet KUBELET-FLAGS...   (what up runs for each real node)
 
 Runs etcd, kube-apiserver, kube-scheduler, kube-controller-manager and
 simulated nodes on 127.0.0.1, writes an admin kubeconfig, prints "ready" on
@@ -37,6 +38,10 @@ func main() {
 		err = claimCommand(os.Args[2:])
 	case "workers":
 		err = workersCommand(os.Args[2:], os.Stdout)
+	case "kubelet":
+		// A real node's kubelet: this binary re-executed, so that it is
+		// always of the control plane's version.
+		os.Exit(runKubelet(os.Args[2:]))
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
@@ -57,6 +62,7 @@ func up() {
 	flags.StringVar(&opts.RestrictedKubeconfig, "restricted-kubeconfig", "", "also write a kubeconfig of a service account limited to one namespace")
 	flags.StringVar(&opts.RestrictedNamespace, "restricted-namespace", "hodei-limited", "the namespace of --restricted-kubeconfig")
 	flags.StringVar(&opts.TokenFile, "token-file", "", "also accept the bearer tokens of this CSV file (token,user,uid,\"group1,group2\",expires RFC 3339), re-read at every request")
+	flags.StringVar(&opts.RegistryFile, "registry-file", "", "with real nodes: write the private image registry's address, credentials, CA and image here (JSON)")
 	flags.BoolVar(&opts.Verbose, "verbose", false, "write the components' logs to stderr instead of components.log in the data directory")
 	_ = flags.Parse(os.Args[2:])
 	if opts.NodesFile == "" || opts.Kubeconfig == "" || flags.NArg() > 0 {

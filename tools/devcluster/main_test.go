@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,11 +51,23 @@ func runTests(m *testing.M) (int, error) {
 	binaryPath = os.Getenv("DEVCLUSTER_BIN")
 	if binaryPath == "" {
 		binaryPath = filepath.Join(workDir, "devcluster")
-		build := exec.Command("go", "build", "-o", binaryPath, ".")
+		ldflags, err := versionLDFlags()
+		if err != nil {
+			return 0, err
+		}
+		build := exec.Command("go", "build", "-ldflags", ldflags, "-o", binaryPath, ".")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			return 0, fmt.Errorf("building devcluster: %w", err)
 		}
+	}
+	// The real nodes must leave the machine as they found it: compared
+	// once the test binary's clusters have all stopped. Run it where no
+	// other devcluster with real nodes runs (make test does): one that
+	// runs already has made the changes this looks for.
+	before, err := takeHostSnapshot()
+	if err != nil {
+		return 0, err
 	}
 	code := m.Run()
 	if shared.process != nil {
@@ -61,7 +75,35 @@ func runTests(m *testing.M) (int, error) {
 			return 1, err
 		}
 	}
+	after, err := takeHostSnapshot()
+	if err != nil {
+		return 1, err
+	}
+	if diffs := before.differences(after); len(diffs) > 0 {
+		return 1, fmt.Errorf("the devclusters of the tests left the machine changed:\n  %s", strings.Join(diffs, "\n  "))
+	}
+	fmt.Fprintln(os.Stderr, "host check: links, mounts, cgroups, sysctls, iptables rules, fixed paths and node processes as before the tests")
 	return code, nil
+}
+
+// versionLDFlags are devcluster.mk's: the binary reports the version of
+// k8s.io/kubernetes it is built from.
+func versionLDFlags() (string, error) {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", errors.New("the test binary has no build information")
+	}
+	for _, dep := range info.Deps {
+		if dep.Path == "k8s.io/kubernetes" {
+			parts := strings.SplitN(strings.TrimPrefix(dep.Version, "v"), ".", 3)
+			if len(parts) < 2 {
+				return "", fmt.Errorf("k8s.io/kubernetes version %q", dep.Version)
+			}
+			const pkg = "k8s.io/component-base/version."
+			return fmt.Sprintf("-X %sgitVersion=%s -X %sgitMajor=%s -X %sgitMinor=%s", pkg, dep.Version, pkg, parts[0], pkg, parts[1]), nil
+		}
+	}
+	return "", errors.New("k8s.io/kubernetes is not among the test binary's dependencies")
 }
 
 // devclusterProcess is a running "devcluster up".

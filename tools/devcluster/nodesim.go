@@ -42,6 +42,7 @@ type simulatedNode struct {
 type NodeSimulator struct {
 	client      kubernetes.Interface
 	nodes       map[string]*simulatedNode
+	real        map[string]bool // the topology's real nodes: kept, not simulated
 	order       []string
 	broadcaster record.EventBroadcaster
 	kubeletPort int
@@ -52,8 +53,11 @@ type NodeSimulator struct {
 // served on 127.0.0.1:kubeletPort; nothing is sent to the cluster until Register.
 func NewNodeSimulator(client kubernetes.Interface, topology *Topology, kubeletPort int) (*NodeSimulator, error) {
 	broadcaster := record.NewBroadcaster()
-	sim := &NodeSimulator{client: client, nodes: map[string]*simulatedNode{}, broadcaster: broadcaster, kubeletPort: kubeletPort}
+	sim := &NodeSimulator{client: client, nodes: map[string]*simulatedNode{}, real: map[string]bool{}, broadcaster: broadcaster, kubeletPort: kubeletPort}
 	for i, spec := range topology.Nodes {
+		if spec.Real {
+			continue
+		}
 		sim.nodes[spec.Name] = &simulatedNode{
 			spec:       spec,
 			internalIP: fmt.Sprintf("10.240.0.%d", i+1),
@@ -61,6 +65,9 @@ func NewNodeSimulator(client kubernetes.Interface, topology *Topology, kubeletPo
 			recorder:   broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: spec.Name}),
 		}
 		sim.order = append(sim.order, spec.Name)
+	}
+	for _, spec := range topology.realNodes() {
+		sim.real[spec.Name] = true
 	}
 	return sim, nil
 }
@@ -89,7 +96,7 @@ func (s *NodeSimulator) removeUndeclaredNodes(ctx context.Context) error {
 		return err
 	}
 	for _, node := range nodes.Items {
-		if s.nodes[node.Name] != nil {
+		if s.nodes[node.Name] != nil || s.real[node.Name] {
 			continue
 		}
 		err := s.client.CoreV1().Nodes().Delete(ctx, node.Name, metav1.DeleteOptions{})

@@ -93,6 +93,26 @@ func EnsurePKI(dir string) (*PKI, error) {
 	return p, nil
 }
 
+// ServingCertFiles returns the paths of a serving certificate and key named
+// name for dnsNames and ips, issuing them on first use: the kubelets' and the
+// image registry's, which clients check against the cluster CA.
+func (p *PKI) ServingCertFiles(name string, dnsNames []string, ips []net.IP) (certPath, keyPath string, err error) {
+	certPath = filepath.Join(p.Dir, name+".crt")
+	keyPath = filepath.Join(p.Dir, name+".key")
+	if !exists(certPath) || !exists(keyPath) {
+		template := &x509.Certificate{
+			Subject:     pkix.Name{CommonName: name},
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			DNSNames:    dnsNames,
+			IPAddresses: ips,
+		}
+		if err := p.issue(template, certPath, keyPath); err != nil {
+			return "", "", err
+		}
+	}
+	return certPath, keyPath, nil
+}
+
 // ClientCertFiles returns the paths of identity's certificate and key,
 // issuing them on first use.
 func (p *PKI) ClientCertFiles(identity clientIdentity) (certPath, keyPath string, err error) {

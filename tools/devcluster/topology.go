@@ -40,6 +40,10 @@ type NodeSpec struct {
 	// DRA makes the simulated NVIDIA DRA driver publish the node's GPUs in
 	// a ResourceSlice instead of (or besides) an extended resource.
 	DRA *DRASpec `json:"dra,omitempty"`
+	// Real runs the node with a real kubelet and containerd instead of the
+	// simulator: its pods run processes. Its CPU and memory are the host's,
+	// as its kubelet reports them; capacity.pods is its kubelet's maxPods.
+	Real bool `json:"real,omitempty"`
 }
 
 // DRASpec is the node's GPUs as NVIDIA's DRA kubelet plugin discovers them
@@ -94,6 +98,9 @@ func (t *Topology) validate() error {
 	if len(t.Nodes) > maxNodes {
 		return fmt.Errorf("nodes: %d declared, at most %d are supported", len(t.Nodes), maxNodes)
 	}
+	if real := len(t.realNodes()); real > maxRealNodes {
+		return fmt.Errorf("nodes: %d real nodes declared, at most %d are supported", real, maxRealNodes)
+	}
 	seen := map[string]bool{}
 	for i, node := range t.Nodes {
 		if node.Name == "" {
@@ -103,6 +110,12 @@ func (t *Topology) validate() error {
 			return fmt.Errorf("nodes[%d].name: %q is declared twice", i, node.Name)
 		}
 		seen[node.Name] = true
+		if node.Real {
+			if err := node.validateReal(); err != nil {
+				return fmt.Errorf("nodes[%d].%w", i, err)
+			}
+			continue
+		}
 		for _, resource := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourcePods} {
 			if _, ok := node.Capacity[resource]; !ok {
 				return fmt.Errorf("nodes[%d].capacity.%s: required", i, resource)
@@ -125,6 +138,41 @@ func (t *Topology) validate() error {
 		}
 	}
 	return nil
+}
+
+// maxRealNodes bounds the real nodes: each runs a kubelet and a containerd
+// on the developer's machine.
+const maxRealNodes = 8
+
+// validateReal checks what a real node may declare: the kubelet reports its
+// resources, and it has no simulated devices.
+func (n NodeSpec) validateReal() error {
+	for resource := range n.Capacity {
+		if resource != corev1.ResourcePods {
+			return fmt.Errorf("capacity.%s: a real node reports its own; declare only pods", resource)
+		}
+	}
+	switch {
+	case len(n.Allocatable) > 0:
+		return fmt.Errorf("allocatable: a real node's kubelet reports it")
+	case n.DRA != nil:
+		return fmt.Errorf("dra: a real node has no simulated devices")
+	}
+	if pods, ok := n.Capacity[corev1.ResourcePods]; !ok || pods.Value() < 1 {
+		return fmt.Errorf("capacity.pods: required, the kubelet's maxPods")
+	}
+	return nil
+}
+
+// realNodes are the nodes run by a real kubelet.
+func (t *Topology) realNodes() []NodeSpec {
+	var real []NodeSpec
+	for _, node := range t.Nodes {
+		if node.Real {
+			real = append(real, node)
+		}
+	}
+	return real
 }
 
 func (d *DRASpec) validate() error {
