@@ -28,7 +28,9 @@ const (
 	busyboxImageRepository = "devcluster.local/busybox"
 	busyboxImageTag        = "1.36"
 	pauseImageRepository   = "devcluster.local/pause"
-	pauseImageTag          = "3.10"
+	// servedImageRepository is the registry's busybox, under its host.
+	servedImageRepository = "hodei/busybox"
+	pauseImageTag         = "3.10"
 
 	// hostBusybox is where Debian's busybox-static installs its binary.
 	hostBusybox = "/bin/busybox"
@@ -37,7 +39,7 @@ const (
 	// `ctr images import` names an image (containerd's images.AnnotationImageName).
 	containerdImageNameAnnotation = "io.containerd.image.name"
 
-	imagePath = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
+	imagePathEnv = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 )
 
 // imageEpoch is every file's modification time and the images' creation
@@ -55,13 +57,19 @@ type TestImage struct {
 }
 
 // TestImages are the images the real nodes run: busybox for pods and pause
-// for pod sandboxes. Both have the same layer.
+// for pod sandboxes, imported at start, and the busybox the private registry
+// serves. All have the same layer.
 type TestImages struct {
 	Busybox TestImage
 	Pause   TestImage
+	// Served is busybox with a label of its own, so of another image ID: a
+	// kubelet that pulled an image with credentials asks for them again for
+	// every later pod of that image ID (KubeletEnsureSecretPulledImages), and
+	// a preloaded busybox of the same ID would then need the registry too.
+	Served TestImage
 }
 
-// BuildTestImages writes busybox.tar and pause.tar into dir.
+// BuildTestImages writes busybox.tar, pause.tar and served.tar into dir.
 func BuildTestImages(dir string) (TestImages, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return TestImages{}, err
@@ -71,22 +79,28 @@ func BuildTestImages(dir string) (TestImages, error) {
 		return TestImages{}, err
 	}
 	busybox, err := writeImage(filepath.Join(dir, "busybox.tar"), busyboxImageRepository, busyboxImageTag, layer,
-		ocispec.ImageConfig{Env: []string{imagePath}, Cmd: []string{"sh"}})
+		ocispec.ImageConfig{Env: []string{imagePathEnv}, Cmd: []string{"sh"}})
 	if err != nil {
 		return TestImages{}, err
 	}
 	// The sandbox only has to hold the pod's namespaces. As PID 1 it ignores
 	// SIGTERM; containerd stops sandboxes with SIGKILL.
 	pause, err := writeImage(filepath.Join(dir, "pause.tar"), pauseImageRepository, pauseImageTag, layer,
-		ocispec.ImageConfig{Env: []string{imagePath}, Entrypoint: []string{"/bin/sleep", "infinity"}})
+		ocispec.ImageConfig{Env: []string{imagePathEnv}, Entrypoint: []string{"/bin/sleep", "infinity"}})
 	if err != nil {
 		return TestImages{}, err
 	}
-	return TestImages{Busybox: busybox, Pause: pause}, nil
+	served, err := writeImage(filepath.Join(dir, "served.tar"), servedImageRepository, busyboxImageTag, layer,
+		ocispec.ImageConfig{Env: []string{imagePathEnv}, Cmd: []string{"sh"}, Labels: map[string]string{"devcluster.hodei.io/image": "registry"}})
+	if err != nil {
+		return TestImages{}, err
+	}
+	return TestImages{Busybox: busybox, Pause: pause, Served: served}, nil
 }
 
-// busyboxLayer is an uncompressed layer tar: busybox, a link per applet and
-// the few files and directories a container expects.
+// busyboxLayer is a layer tar: busybox, a link per applet and the few files
+// and directories a container expects. Uncompressed: 2 MiB, and its digest
+// does not depend on the Go version's compressor.
 func busyboxLayer(busybox string) ([]byte, error) {
 	if err := checkStatic(busybox); err != nil {
 		return nil, err
@@ -108,9 +122,8 @@ func busyboxLayer(busybox string) ([]byte, error) {
 			layer.symlink("bin/"+applet, "busybox")
 		}
 	}
-	for _, dir := range []string{"dev/", "etc/"} {
-		layer.dir(dir, 0o755)
-	}
+	layer.dir("dev/", 0o755)
+	layer.dir("etc/", 0o755)
 	layer.file("etc/group", 0o644, []byte("root:x:0:\nnobody:x:65534:\n"))
 	layer.file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"))
 	layer.dir("proc/", 0o555)
@@ -156,7 +169,7 @@ func busyboxApplets(busybox string) ([]string, error) {
 // config, named repository:tag for `ctr images import`.
 func writeImage(archive, repository, tag string, layer []byte, config ocispec.ImageConfig) (TestImage, error) {
 	platform := ocispec.Platform{Architecture: runtime.GOARCH, OS: "linux"}
-	layerDesc := descriptor(ocispec.MediaTypeImageLayer, layer)
+	layerDesc := blobDescriptor(ocispec.MediaTypeImageLayer, layer)
 	configJSON, err := json.Marshal(ocispec.Image{
 		Created:  &imageEpoch,
 		Platform: platform,
@@ -166,7 +179,7 @@ func writeImage(archive, repository, tag string, layer []byte, config ocispec.Im
 	if err != nil {
 		return TestImage{}, err
 	}
-	configDesc := descriptor(ocispec.MediaTypeImageConfig, configJSON)
+	configDesc := blobDescriptor(ocispec.MediaTypeImageConfig, configJSON)
 	manifestJSON, err := json.Marshal(ocispec.Manifest{
 		Versioned: specs.Versioned{SchemaVersion: 2},
 		MediaType: ocispec.MediaTypeImageManifest,
@@ -176,7 +189,7 @@ func writeImage(archive, repository, tag string, layer []byte, config ocispec.Im
 	if err != nil {
 		return TestImage{}, err
 	}
-	manifestDesc := descriptor(ocispec.MediaTypeImageManifest, manifestJSON)
+	manifestDesc := blobDescriptor(ocispec.MediaTypeImageManifest, manifestJSON)
 	name := repository + ":" + tag
 
 	indexEntry := manifestDesc
@@ -223,7 +236,7 @@ func writeImage(archive, repository, tag string, layer []byte, config ocispec.Im
 	}, nil
 }
 
-func descriptor(mediaType string, content []byte) ocispec.Descriptor {
+func blobDescriptor(mediaType string, content []byte) ocispec.Descriptor {
 	return ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(content), Size: int64(len(content))}
 }
 

@@ -32,7 +32,6 @@ const (
 	// distribution registry 2.8.
 	registryBinary       = "docker-registry"
 	registryUser         = "hodei"
-	registryRepository   = "hodei/busybox"
 	registryStartTimeout = 30 * time.Second
 	registryStopTimeout  = 5 * time.Second
 )
@@ -66,7 +65,7 @@ type registryInfo struct {
 
 // StartRegistry starts docker-registry with its storage, configuration and
 // log (registry.log) in dir, waits until it answers, and pushes
-// images.Busybox as hodei/busybox. ctx bounds the start and the push only:
+// images.Served as hodei/busybox. ctx bounds the start and the push only:
 // the registry runs until Stop, and dies with devcluster.
 func StartRegistry(ctx context.Context, pki *PKI, dir string, images TestImages) (*Registry, error) {
 	binary, err := exec.LookPath(registryBinary)
@@ -99,7 +98,7 @@ func StartRegistry(ctx context.Context, pki *PKI, dir string, images TestImages)
 		logPath:  filepath.Join(dir, "registry.log"),
 		client:   client,
 	}
-	r.image = r.host + "/" + registryRepository + ":" + images.Busybox.Tag
+	r.image = r.host + "/" + servedImageRepository + ":" + images.Served.Tag
 	configPath, err := r.writeConfig(pki, dir)
 	if err != nil {
 		return nil, err
@@ -110,7 +109,7 @@ func StartRegistry(ctx context.Context, pki *PKI, dir string, images TestImages)
 	if err := r.waitReady(ctx); err != nil {
 		return nil, errors.Join(err, r.Stop())
 	}
-	if err := r.push(ctx, images.Busybox, registryRepository); err != nil {
+	if err := r.push(ctx, images.Served, servedImageRepository); err != nil {
 		return nil, errors.Join(fmt.Errorf("pushing %s: %w (registry log: %s)", r.image, err, r.logPath), r.Stop())
 	}
 	return r, nil
@@ -142,14 +141,14 @@ func (r *Registry) writeConfig(pki *PKI, dir string) (string, error) {
 	if err := os.WriteFile(htpasswd, []byte(r.Username+":"+string(hash)+"\n"), 0o600); err != nil {
 		return "", err
 	}
-	// The secret signs upload state between requests; one process needs no
-	// stable one, but without it the registry logs a warning.
 	config, err := yaml.Marshal(map[string]any{
 		"version": "0.1",
 		"log":     map[string]any{"level": "info", "formatter": "text"},
 		"storage": map[string]any{"filesystem": map[string]any{"rootdirectory": filepath.Join(dir, "storage")}},
 		"http": map[string]any{
-			"addr":    r.host,
+			"addr": r.host,
+			// It signs upload state between requests. A single process
+			// needs no stable one, but without it the registry warns.
 			"secret":  rand.Text(),
 			"tls":     map[string]any{"certificate": certFile, "key": keyFile},
 			"headers": map[string]any{"X-Content-Type-Options": []string{"nosniff"}},
@@ -221,8 +220,12 @@ func (r *Registry) waitReady(ctx context.Context) error {
 	}
 }
 
-// probe is an unauthenticated GET /v2/.
+// probe is an unauthenticated GET /v2/. It gives up after a second: should
+// another process have taken the port, it may never answer, and waitReady
+// must see the registry's exit.
 func (r *Registry) probe(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+r.host+"/v2/", nil)
 	if err != nil {
 		return 0, err

@@ -88,17 +88,17 @@ func TestRegistry(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("with credentials: %s: %s", resp.Status, body)
 	}
-	blobs, err := readArchiveBlobs(images.Busybox.Archive)
+	blobs, err := readArchiveBlobs(images.Served.Archive)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(body, blobs[images.Busybox.Manifest.Digest]) ||
-		resp.Header.Get("Docker-Content-Digest") != images.Busybox.Manifest.Digest.String() ||
+	if !bytes.Equal(body, blobs[images.Served.Manifest.Digest]) ||
+		resp.Header.Get("Docker-Content-Digest") != images.Served.Manifest.Digest.String() ||
 		resp.Header.Get("Content-Type") != ocispec.MediaTypeImageManifest {
 		t.Errorf("manifest %s (%s): %s", resp.Header.Get("Docker-Content-Digest"), resp.Header.Get("Content-Type"), body)
 	}
-	layerURL := "https://" + registry.Host() + "/v2/hodei/busybox/blobs/" + images.Busybox.Layer.Digest.String()
-	if resp, body := get(layerURL, registry.Password); resp.StatusCode != http.StatusOK || !bytes.Equal(body, blobs[images.Busybox.Layer.Digest]) {
+	layerURL := "https://" + registry.Host() + "/v2/hodei/busybox/blobs/" + images.Served.Layer.Digest.String()
+	if resp, body := get(layerURL, registry.Password); resp.StatusCode != http.StatusOK || !bytes.Equal(body, blobs[images.Served.Layer.Digest]) {
 		t.Errorf("layer: %s, %d bytes", resp.Status, len(body))
 	}
 	if registry.Image() != registry.Host()+"/hodei/busybox:1.36" {
@@ -167,8 +167,8 @@ func TestRegistryHostsDir(t *testing.T) {
 	}
 	user := registry.Username + ":" + registry.Password
 	out := ctr(t, address, "images", "pull", "--hosts-dir", hostsDir, "--user", user, registry.Image())
-	if !strings.Contains(out, images.Busybox.Manifest.Digest.String()) {
-		t.Errorf("pull did not fetch manifest %s:\n%s", images.Busybox.Manifest.Digest, out)
+	if !strings.Contains(out, images.Served.Manifest.Digest.String()) {
+		t.Errorf("pull did not fetch manifest %s:\n%s", images.Served.Manifest.Digest, out)
 	}
 	if names := ctr(t, address, "images", "ls", "-q"); !strings.Contains(names, registry.Image()) {
 		t.Errorf("ctr images ls: %s", names)
