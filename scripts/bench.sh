@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench: terraform apply, a no-change plan and destroy of N workers on
 # each backend against a direct client-go / Docker client baseline (see
-# tools/bench/README.md). Starts the Docker daemon and the devcluster when
-# they are not running and stops, by pid, what it started.
+# tools/bench/README.md), and the same of REAL_N workers on the devcluster's
+# real nodes (kubernetes-real). Starts the Docker daemon and the devcluster
+# when they are not running and stops, by pid, what it started.
 #
 # The Docker daemon is the bench's own (BENCH_DOCKER_DIR, default
 # tools/bench/.work/dockerd), so that containers of other runs on the shared
@@ -20,7 +21,11 @@ if [ "$N" -ge 1000 ]; then SCALE=${SCALE:-1}; else SCALE=${SCALE:-3}; fi
 # At N=1000 the apply of 100 is timed first, in the same run, to judge the
 # apply per worker against it (issue 16: within 1.3 x).
 if [ "$N" -ge 1000 ]; then REFERENCE=${REFERENCE:-100}; else REFERENCE=${REFERENCE:-0}; fi
-BACKENDS=${BACKENDS:-kubernetes,docker}
+# kubernetes-real: REAL_N workers on the devcluster's real nodes (issue 27),
+# after the simulated backends, so that those run as they did before it.
+BACKENDS=${BACKENDS:-kubernetes,docker,kubernetes-real}
+# Its count: 20 unless N is smaller (make test's N=5 runs 5); 0 is that default.
+REAL_N=${REAL_N:-0}
 # PREFLIGHT=off measures the provider without its plan-time checks (issue 15).
 work=$root/tools/bench/.work
 export DOCKER_DIR=${BENCH_DOCKER_DIR:-$work/dockerd}
@@ -51,7 +56,7 @@ if [[ ,$BACKENDS, == *,docker,* ]]; then
   DOCKER_HOST=$(./scripts/docker-up.sh)
   export DOCKER_HOST
 fi
-if [[ ,$BACKENDS, == *,kubernetes,* ]]; then
+if [[ ,$BACKENDS, == *,kubernetes,* || ,$BACKENDS, == *,kubernetes-real,* ]]; then
   if ! { [ -f .devcluster/pid ] && kill -0 "$(cat .devcluster/pid)" 2>/dev/null; }; then
     stop_cluster=true
   fi
@@ -60,5 +65,5 @@ fi
 
 "$work/bench" -n "$N" -parallelism "$PARALLELISM" -backends "$BACKENDS" \
   -terraform "$terraform_bin" -provider "$root/bin/terraform-provider-hodei" \
-  -wrapper-dir "$work/plugin" -floor "$work/noop" -floor-dir "$work/floor-plugin" -refresh-scale "$SCALE" -scale-reference "$REFERENCE" -preflight "${PREFLIGHT:-}" -work "$work" \
+  -wrapper-dir "$work/plugin" -floor "$work/noop" -floor-dir "$work/floor-plugin" -refresh-scale "$SCALE" -scale-reference "$REFERENCE" -preflight "${PREFLIGHT:-}" -real-n "$REAL_N" -work "$work" \
   -docker-host "${DOCKER_HOST:-}" -kubeconfig "$root/.devcluster/kubeconfig"

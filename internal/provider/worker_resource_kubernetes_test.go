@@ -379,7 +379,7 @@ func TestAccWorkerKubernetes_imageFailuresFailFastWithoutOrphan(t *testing.T) {
 					assert.NoError(t, assertNoPod(cli, ns, "pull"))
 				},
 				Config:      kubeProvider(kubeconfig) + k8sWorker("crash", ns, "registry.example/hodei/worker:crash", ""),
-				ExpectError: regexp.MustCompile(`CrashLoopBackOff`),
+				ExpectError: words("container worker of pod " + ns + "/crash exited with code 1 (Error)"),
 			},
 			{
 				PreConfig: func() { assert.NoError(t, assertNoPod(cli, ns, "crash")) },

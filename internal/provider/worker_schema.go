@@ -161,7 +161,8 @@ func workerSchema(ctx context.Context) schema.Schema {
 				Optional: true,
 				Computed: true,
 				Default:  stringdefault.StaticString(string(worker.DefaultWaitFor)),
-				MarkdownDescription: "What create waits for: `\"running\"` (the container runs, and on Docker stays up for 1 s), `\"scheduled\"` " +
+				MarkdownDescription: "What create waits for: `\"running\"` (the container runs: on Docker it stays up through a startup window of at most 1 s; " +
+					"on Kubernetes a container the kubelet has just started is watched 2 s more, as a kubelet reports a fast exit that late), `\"scheduled\"` " +
 					"(the pod is bound to a node; on Docker, the container started), `\"none\"`, or `\"ready\"`: the `readiness` probe passes " +
 					"(the pod's `Ready` condition; Docker's health status `healthy`), which needs a `readiness` block. A worker not ready within " +
 					"`timeouts.create`, or unhealthy on Docker, fails the create with the probe's last message and is removed. With a `readiness` " +

@@ -77,22 +77,32 @@ func (b *kubeBaseline) pod(name string) *corev1.Pod {
 }
 
 func (b *kubeBaseline) Create(ctx context.Context, name string) error {
-	pods := b.client.CoreV1().Pods(b.namespace)
-	created, err := pods.Create(ctx, b.pod(name), metav1.CreateOptions{})
+	_, err := b.create(ctx, b.pod(name), runningAndReady)
+	return err
+}
+
+// create creates pod and watches it until done says so; it returns the pod
+// as the API server stored it.
+func (b *kubeBaseline) create(ctx context.Context, pod *corev1.Pod, done func(*corev1.Pod) bool) (*corev1.Pod, error) {
+	created, err := b.client.CoreV1().Pods(b.namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return b.watch(ctx, created, func(p *corev1.Pod) bool {
-		if p == nil || p.Status.Phase != corev1.PodRunning {
-			return false
-		}
-		for _, s := range p.Status.ContainerStatuses {
-			if s.Name == "worker" {
-				return s.Ready
-			}
-		}
+	return created, b.watch(ctx, created, done)
+}
+
+// runningAndReady is the provider's default wait_for = "running" for a
+// worker without a readiness probe: the pod Running, its container ready.
+func runningAndReady(p *corev1.Pod) bool {
+	if p == nil || p.Status.Phase != corev1.PodRunning {
 		return false
-	})
+	}
+	for _, s := range p.Status.ContainerStatuses {
+		if s.Name == "worker" {
+			return s.Ready
+		}
+	}
+	return false
 }
 
 func (b *kubeBaseline) Read(ctx context.Context, name string) error {

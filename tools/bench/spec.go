@@ -23,3 +23,10 @@ func quoted(values []string) []string {
 	}
 	return out
 }
+
+// realCanonicalSpec is canonicalSpec for the real-node step's worker, whose
+// stored spec also holds its scheduling.
+func realCanonicalSpec(name string) string {
+	return strings.TrimSuffix(canonicalSpec(name, "kubernetes", realImage), "}") +
+		fmt.Sprintf(`,"scheduling":{"node_selector":{%q:"true"},"tolerations":[{"key":%q,"operator":"Equal","value":"true","effect":"NoSchedule"}]}}`, realNodeLabel, realNodeLabel)
+}

@@ -5,11 +5,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
 	"github.com/hodei-jobs/terraform-provider-hodei/internal/worker"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -51,36 +53,121 @@ func certificateHint(err error) string {
 }
 
 // fatalWaitingReasons are the kubelet's reasons for a container that will
-// not start without a change to the spec or the image, so waiting on is
-// pointless.
+// not start without a change to the spec, the image or the registry, so
+// waiting on is pointless. The kubelet retries each of them forever; a
+// create fails at the first one instead, with the kubelet's message.
+//
+// Every other reason is waited for, bounded by the create timeout, whose
+// error quotes the reason and the pod's warning events: ContainerCreating
+// (the sandbox, the volumes, a pull in progress), PodInitializing (init
+// containers running) and whatever the kubelet may add.
 var fatalWaitingReasons = map[string]bool{
-	"ErrImagePull":               true,
-	"ImagePullBackOff":           true,
-	"InvalidImageName":           true,
-	"ErrImageNeverPull":          true,
+	// Every failed pull fails the create at once, as the contract and a
+	// Docker pull do: a wrong name or tag, missing or refused credentials
+	// (the registry's 401; see pullHint), an image the node may not pull
+	// (image_pull_policy = "Never"), a signature the node refuses, and a
+	// registry that does not answer, which a user sees sooner this way
+	// than at the timeout.
+	"ErrImagePull":              true,
+	"ImagePullBackOff":          true,
+	"InvalidImageName":          true,
+	"ErrImageNeverPull":         true,
+	"RegistryUnavailable":       true,
+	"SignatureValidationFailed": true,
+	// The kubelet cannot build the container's configuration, e.g.
+	// run_as_non_root on an image that runs as root; but not when the
+	// configuration only lacks a Secret or ConfigMap that may still come
+	// (see awaitedConfigError).
 	"CreateContainerConfigError": true,
-	"CrashLoopBackOff":           true,
+	// The runtime refused to create or to start the container (a mount it
+	// cannot make, a command or working directory missing from the image):
+	// another attempt of the same spec meets the same refusal.
+	"CreateContainerError": true,
+	"RunContainerError":    true,
+	"CrashLoopBackOff":     true,
+}
+
+// missingReference matches the kubelet's CreateContainerConfigError for an
+// environment variable (secret_env, config_env, env_from) whose Secret,
+// ConfigMap or key does not exist, and for its own cache that has not yet
+// registered the pod's references.
+var missingReference = regexp.MustCompile(`^(secret|configmap) "[^"]*" not found$|^couldn't find key .+ in (Secret|ConfigMap) \S+$|^object "[^"]*"/"[^"]*" not registered$`)
+
+// awaitedConfigError tells whether a CreateContainerConfigError is one that
+// the create waits out. A missing Secret or ConfigMap needs no change to the
+// worker: the kubelet starts the container as soon as it exists, and in
+// Terraform it is often made by another resource of the same apply without
+// a dependency on the worker, or by an operator (External Secrets, Sealed
+// Secrets) moments later. The provider cannot tell those from a typo at
+// plan time without reading Secrets, which a least-privilege identity may
+// not, so it waits; a name that never appears ends at the create timeout,
+// whose error quotes the kubelet's message. The Secret of secret_env_wo is
+// made before the pod and never meets this.
+func awaitedConfigError(waiting *corev1.ContainerStateWaiting) bool {
+	return waiting.Reason == "CreateContainerConfigError" && missingReference.MatchString(waiting.Message)
 }
 
 // podFailure is why pod can never become what a create waits for, or nil.
+// A container that exited, or was restarted, during the create fails it as
+// on Docker: a worker must keep running, and the next run of the same
+// command is no more likely to last (the kubelet's CrashLoopBackOff would
+// follow a second exit).
 func podFailure(pod *corev1.Pod) error {
 	name := pod.Namespace + "/" + pod.Name
 	status := workerStatus(pod)
 	switch pod.Status.Phase {
 	case corev1.PodFailed:
-		return fmt.Errorf("pod %s failed%s%s", name, podReason(pod), lastExit(status))
+		return fmt.Errorf("pod %s failed%s%s", name, podReason(pod), lastExit(pod, status))
 	case corev1.PodSucceeded:
-		return fmt.Errorf("pod %s exited before it was running (phase Succeeded)%s", name, lastExit(status))
+		return fmt.Errorf("pod %s exited before it was running (phase Succeeded)%s", name, lastExit(pod, status))
 	}
-	if status == nil || status.State.Waiting == nil || !fatalWaitingReasons[status.State.Waiting.Reason] {
+	if status == nil {
 		return nil
 	}
-	waiting := status.State.Waiting
-	msg := fmt.Sprintf("container %s of pod %s cannot run: %s", status.Name, name, waiting.Reason)
-	if waiting.Message != "" {
-		msg += ": " + waiting.Message
+	if waiting := status.State.Waiting; waiting != nil && fatalWaitingReasons[waiting.Reason] && !awaitedConfigError(waiting) {
+		msg := fmt.Sprintf("container %s of pod %s cannot run: %s", status.Name, name, waiting.Reason)
+		if waiting.Message != "" {
+			msg += ": " + waiting.Message
+		}
+		return errors.New(msg + pullHint(pod, waiting) + lastExit(pod, status))
 	}
-	return errors.New(msg + lastExit(status))
+	if terminated := status.State.Terminated; terminated != nil {
+		return fmt.Errorf("container %s of pod %s %s", status.Name, name, exitText(pod, terminated))
+	}
+	if status.RestartCount > 0 {
+		msg := fmt.Sprintf("container %s of pod %s exited and was restarted (%s)", status.Name, name, plural(int(status.RestartCount), "restart"))
+		return errors.New(msg + lastExit(pod, status))
+	}
+	return nil
+}
+
+// pullHint says what a registry's refusal means for a Kubernetes worker:
+// the kubelet pulls with the pod's imagePullSecrets (and the node's own
+// credentials), and its message gives only the registry's answer.
+func pullHint(pod *corev1.Pod, waiting *corev1.ContainerStateWaiting) string {
+	pull := waiting.Reason == "ErrImagePull" || waiting.Reason == "ImagePullBackOff"
+	lower := strings.ToLower(waiting.Message)
+	refused := strings.Contains(lower, "unauthorized") || strings.Contains(lower, "403 forbidden")
+	if !pull || !refused {
+		return ""
+	}
+	registry := "the image's registry"
+	if c := workerContainer(pod); c != nil {
+		if named, err := reference.ParseNormalizedNamed(c.Image); err == nil {
+			registry = reference.Domain(named)
+		}
+	}
+	if len(pod.Spec.ImagePullSecrets) == 0 {
+		return fmt.Sprintf(" (the registry refused the pull, and the worker has no image_pull_secrets: add a Secret of type %s "+
+			"with credentials for %s to image_pull_secrets)", corev1.SecretTypeDockerConfigJson, registry)
+	}
+	names := make([]string, 0, len(pod.Spec.ImagePullSecrets))
+	for _, s := range pod.Spec.ImagePullSecrets {
+		names = append(names, s.Name)
+	}
+	return fmt.Sprintf(" (the registry refused the pull with the credentials of image_pull_secrets %s: each must exist in namespace %s, "+
+		"be of type %s and hold credentials for %s that may pull this image)",
+		strings.Join(names, ", "), pod.Namespace, corev1.SecretTypeDockerConfigJson, registry)
 }
 
 func podReason(pod *corev1.Pod) string {
@@ -96,7 +183,7 @@ func podReason(pod *corev1.Pod) string {
 }
 
 // lastExit describes how the container last ended, if it ever ran.
-func lastExit(status *corev1.ContainerStatus) string {
+func lastExit(pod *corev1.Pod, status *corev1.ContainerStatus) string {
 	if status == nil {
 		return ""
 	}
@@ -107,14 +194,36 @@ func lastExit(status *corev1.ContainerStatus) string {
 	if terminated == nil {
 		return ""
 	}
-	msg := fmt.Sprintf("; container %s exited with code %d", status.Name, terminated.ExitCode)
-	if terminated.Reason != "" {
+	return fmt.Sprintf("; container %s %s", status.Name, exitText(pod, terminated))
+}
+
+// exitText is how a container ended: its exit code, the kubelet's reason
+// and the runtime's message; for OOMKilled, the memory limit it met.
+func exitText(pod *corev1.Pod, terminated *corev1.ContainerStateTerminated) string {
+	msg := fmt.Sprintf("exited with code %d", terminated.ExitCode)
+	switch terminated.Reason {
+	case "":
+	case "OOMKilled":
+		msg += " (OOMKilled: " + memoryLimitText(pod) + ")"
+	default:
 		msg += " (" + terminated.Reason + ")"
 	}
 	if terminated.Message != "" {
 		msg += ": " + strings.TrimSpace(terminated.Message)
 	}
 	return msg
+}
+
+// memoryLimitText says which memory limit an OOMKilled container ran into.
+// Memory-medium volumes (shm_size, ephemeral with medium "Memory") count
+// against it too.
+func memoryLimitText(pod *corev1.Pod) string {
+	if c := workerContainer(pod); c != nil {
+		if limit, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+			return fmt.Sprintf("the process used more than the container's memory limit of %s; raise resources.memory_limit", limit.String())
+		}
+	}
+	return "the kernel killed the process for lack of memory; the container has no memory limit (resources.memory_limit), so the node itself ran short"
 }
 
 // timeoutError explains a create whose wait ended with ctx: the scheduler's

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -33,7 +34,8 @@ func waiting(reason, message string) *corev1.ContainerStatus {
 }
 
 func TestPodFailureFailsFastOnKubeletReasons(t *testing.T) {
-	for _, reason := range []string{"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError"} {
+	for _, reason := range []string{"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable",
+		"SignatureValidationFailed", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"} {
 		err := podFailure(podWith(corev1.PodPending, waiting(reason, "image busybox:missing not found")))
 		require.Error(t, err, reason)
 		assert.Equal(t, "container worker of pod ml/w cannot run: "+reason+": image busybox:missing not found", err.Error())
@@ -78,6 +80,8 @@ func TestReached(t *testing.T) {
 	notReady := podWith(corev1.PodRunning, &corev1.ContainerStatus{State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}})
 	assert.False(t, reached(notReady, worker.WaitRunning))
 	assert.True(t, reached(podWith(corev1.PodRunning, &corev1.ContainerStatus{Ready: true}), worker.WaitRunning))
+	assert.False(t, reached(podWith(corev1.PodRunning, &corev1.ContainerStatus{Ready: true, RestartCount: 1}), worker.WaitRunning),
+		"a container restarted during the create has exited once")
 }
 
 func TestAPIErrorKeepsTheAPIMessage(t *testing.T) {
@@ -141,4 +145,113 @@ func TestFormatWarningEventsKeepsTheLastFew(t *testing.T) {
 		"FailedScheduling: attempt 7 (4 times)",
 		"FailedMount: volume x not found (2 times)",
 	}, formatWarningEvents(events))
+}
+
+// terminatedWith is a container that ended with code and reason.
+func terminatedWith(code int32, reason string) *corev1.ContainerStatus {
+	return &corev1.ContainerStatus{State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason}}}
+}
+
+// withMemoryLimit gives pod's worker container a memory limit.
+func withMemoryLimit(pod *corev1.Pod, limit string) *corev1.Pod {
+	pod.Spec.Containers = []corev1.Container{{Name: worker.ContainerName, Image: "devcluster.local/busybox:1.36", Resources: corev1.ResourceRequirements{
+		Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(limit)},
+	}}}
+	return pod
+}
+
+// The states a real kubelet (v1.37, containerd 1.6) reports on the way to a
+// running container, with the messages it gives: those it will get past are
+// waited for (nil), those that need another spec fail the create with the
+// kubelet's words.
+func TestPodFailureOnARealKubelet(t *testing.T) {
+	restarted := &corev1.ContainerStatus{RestartCount: 1, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}
+	restarted.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 3, Reason: "Error"}
+	startError := waiting("RunContainerError", `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "nope": executable file not found in $PATH: unknown`)
+	startError.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 128, Reason: "StartError"}
+	for _, tc := range []struct {
+		name string
+		pod  *corev1.Pod
+		want string // "" when the create waits on
+	}{
+		{"sandbox and volumes being set up", podWith(corev1.PodPending, waiting("ContainerCreating", "")), ""},
+		{"init containers running", podWith(corev1.PodPending, waiting("PodInitializing", "")), ""},
+		{"a Secret not there yet", podWith(corev1.PodPending, waiting("CreateContainerConfigError", `secret "db" not found`)), ""},
+		{"a ConfigMap not there yet", podWith(corev1.PodPending, waiting("CreateContainerConfigError", `configmap "settings" not found`)), ""},
+		{"a Secret's key not there yet", podWith(corev1.PodPending, waiting("CreateContainerConfigError", "couldn't find key password in Secret ml/db")), ""},
+		{"a ConfigMap's key not there yet", podWith(corev1.PodPending, waiting("CreateContainerConfigError", "couldn't find key level in ConfigMap ml/settings")), ""},
+		{"the kubelet's cache not ready", podWith(corev1.PodPending, waiting("CreateContainerConfigError", `object "ml"/"db" not registered`)), ""},
+		{
+			"run_as_non_root on a root image",
+			podWith(corev1.PodPending, waiting("CreateContainerConfigError", `container has runAsNonRoot and image will run as root (pod: "w_ml(uid-1)", container: worker)`)),
+			`container worker of pod ml/w cannot run: CreateContainerConfigError: container has runAsNonRoot and image will run as root (pod: "w_ml(uid-1)", container: worker)`,
+		},
+		{
+			"the runtime refuses to create the container",
+			podWith(corev1.PodPending, waiting("CreateContainerError", `failed to create containerd container: mount source "/x" does not exist`)),
+			`container worker of pod ml/w cannot run: CreateContainerError: failed to create containerd container: mount source "/x" does not exist`,
+		},
+		{
+			"a command missing from the image",
+			podWith(corev1.PodRunning, startError),
+			`container worker of pod ml/w cannot run: RunContainerError: failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: ` +
+				`unable to start container process: exec: "nope": executable file not found in $PATH: unknown; container worker exited with code 128 (StartError)`,
+		},
+		{"exit 3", podWith(corev1.PodRunning, terminatedWith(3, "Error")), "container worker of pod ml/w exited with code 3 (Error)"},
+		{"exit 0 with restart_policy Always", podWith(corev1.PodRunning, terminatedWith(0, "Completed")), "container worker of pod ml/w exited with code 0 (Completed)"},
+		{
+			"over its memory limit",
+			withMemoryLimit(podWith(corev1.PodRunning, terminatedWith(137, "OOMKilled")), "8Mi"),
+			"container worker of pod ml/w exited with code 137 (OOMKilled: the process used more than the container's memory limit of 8Mi; raise resources.memory_limit)",
+		},
+		{
+			"out of memory without a limit",
+			podWith(corev1.PodRunning, terminatedWith(137, "OOMKilled")),
+			"container worker of pod ml/w exited with code 137 (OOMKilled: the kernel killed the process for lack of memory; the container has no memory limit " +
+				"(resources.memory_limit), so the node itself ran short)",
+		},
+		{
+			"over its memory limit with restart_policy Never",
+			withMemoryLimit(podWith(corev1.PodFailed, terminatedWith(137, "OOMKilled")), "8Mi"),
+			"pod ml/w failed; container worker exited with code 137 (OOMKilled: the process used more than the container's memory limit of 8Mi; raise resources.memory_limit)",
+		},
+		{"restarted, running again", podWith(corev1.PodRunning, restarted), "container worker of pod ml/w exited and was restarted (1 restart); container worker exited with code 3 (Error)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := podFailure(tc.pod)
+			if tc.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.EqualError(t, err, tc.want)
+		})
+	}
+}
+
+// A registry's 401 fails the create at once, and the error says what the
+// kubelet pulled with: no image_pull_secrets, or which ones.
+func TestPodFailureExplainsARefusedPull(t *testing.T) {
+	const image = "127.0.0.1:5000/hodei/busybox:1.36"
+	const refused = `failed to pull and unpack image "` + image + `": failed to resolve reference "` + image + `": ` +
+		`pulling from host 127.0.0.1:5000 failed with status code [manifests 1.36]: 401 Unauthorized`
+	pod := podWith(corev1.PodPending, waiting("ErrImagePull", refused))
+	pod.Spec.Containers = []corev1.Container{{Name: worker.ContainerName, Image: image}}
+	assert.EqualError(t, podFailure(pod), "container worker of pod ml/w cannot run: ErrImagePull: "+refused+
+		" (the registry refused the pull, and the worker has no image_pull_secrets: add a Secret of type kubernetes.io/dockerconfigjson "+
+		"with credentials for 127.0.0.1:5000 to image_pull_secrets)")
+
+	pod.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "regcred"}, {Name: "mirror"}}
+	pod.Status.ContainerStatuses[0].State.Waiting = &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "` + image + `": ErrImagePull: ` + refused}
+	err := podFailure(pod)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ImagePullBackOff: Back-off pulling image")
+	assert.Contains(t, err.Error(), " (the registry refused the pull with the credentials of image_pull_secrets regcred, mirror: each must exist in namespace ml, "+
+		"be of type kubernetes.io/dockerconfigjson and hold credentials for 127.0.0.1:5000 that may pull this image)")
+
+	pod.Spec.Containers[0].Image = "busybox:1.36"
+	pod.Status.ContainerStatuses[0].State.Waiting.Message = "unauthorized: authentication required"
+	assert.Contains(t, podFailure(pod).Error(), "credentials for docker.io that may pull", "an image without a registry is Docker Hub's")
+
+	pod.Status.ContainerStatuses[0].State.Waiting.Message = `failed to resolve reference "busybox:1.36": not found`
+	assert.NotContains(t, podFailure(pod).Error(), "refused", "a missing tag is no refusal")
 }

@@ -18,6 +18,21 @@ import (
 // events, which run after the caller's deadline may have passed.
 const cleanupTimeout = 30 * time.Second
 
+// confirmWindow is how long a container that the kubelet reported waiting
+// (ContainerCreating) and then running must go on running before
+// wait_for = "running" accepts it. A kubelet reports a container running
+// once its runtime has started it, and an exit only when it next lists the
+// runtime's containers (its relist, every second): on the devcluster's real
+// nodes (kubelet 1.37, containerd 1.6) `exit 3` was reported running, then
+// exited 0.1-1.2 s later, and 0.4-1.6 s later in bursts of 10 creates.
+// Without the window such a create succeeds, and only the next refresh
+// finds the worker exited. A create that never saw the container waiting
+// (its first reported state is running or exited, as the devcluster's
+// simulated nodes report it, with an exit reported at once) has no such
+// report to wait out and does not pay the window. wait_for = "ready" needs
+// none: the probe that passed ran against the live process.
+const confirmWindow = 2 * time.Second
+
 // waitFor watches pod until it reaches what waitFor asks, fails for a reason
 // that waiting cannot cure, or ctx ends.
 func (d *Driver) waitFor(ctx context.Context, pod *corev1.Pod, waitFor worker.WaitFor) (*corev1.Pod, error) {
@@ -26,16 +41,25 @@ func (d *Driver) waitFor(ctx context.Context, pod *corev1.Pod, waitFor worker.Wa
 		return pod, nil
 	}
 	last := pod
+	// started: the kubelet reported the container waiting, so it started
+	// it during this wait, and may not have seen it since.
+	started := false
 	err := d.watchPod(ctx, pod, func(current *corev1.Pod) (bool, error) {
 		if current == nil {
-			return false, fmt.Errorf("pod %s/%s was deleted by someone else while waiting for it to be %s", pod.Namespace, pod.Name, waitFor)
+			return false, deletedWhileWaiting(pod, waitFor)
 		}
 		last = current
+		if status := workerStatus(current); status != nil && status.State.Waiting != nil {
+			started = true
+		}
 		if reached(current, waitFor) {
 			return true, nil
 		}
 		return false, podFailure(current)
 	})
+	if err == nil && started && waitFor == worker.WaitRunning {
+		last, err = d.confirmRunning(ctx, last)
+	}
 	if err == nil {
 		return last, nil
 	}
@@ -50,33 +74,58 @@ func (d *Driver) waitFor(ctx context.Context, pod *corev1.Pod, waitFor worker.Wa
 	return nil, err
 }
 
+// confirmRunning watches a pod whose container the kubelet has just
+// reported running through confirmWindow: an exit or a restart reported
+// meanwhile fails the create as podFailure says. It returns the last state
+// seen, also with an error.
+func (d *Driver) confirmRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	windowCtx, cancel := context.WithTimeout(ctx, confirmWindow)
+	defer cancel()
+	last := pod
+	var failure error
+	err := d.watchPod(windowCtx, pod, func(current *corev1.Pod) (bool, error) {
+		if current == nil {
+			failure = deletedWhileWaiting(pod, worker.WaitRunning)
+			return false, failure
+		}
+		last = current
+		failure = podFailure(current)
+		return false, failure
+	})
+	switch {
+	case failure != nil:
+		return last, failure
+	case windowCtx.Err() != nil && ctx.Err() == nil:
+		// The window passed with the container running.
+		return last, nil
+	}
+	return last, err
+}
+
+func deletedWhileWaiting(pod *corev1.Pod, waitFor worker.WaitFor) error {
+	return fmt.Errorf("pod %s/%s was deleted by someone else while waiting for it to be %s", pod.Namespace, pod.Name, waitFor)
+}
+
 // reached tells whether pod is as far as waitFor asks.
 func reached(pod *corev1.Pod, waitFor worker.WaitFor) bool {
 	if waitFor == worker.WaitScheduled {
 		return pod.Spec.NodeName != "" || conditionTrue(pod, corev1.PodScheduled)
 	}
-	if pod.Status.Phase != corev1.PodRunning {
+	status := workerStatus(pod)
+	// A container that was restarted during the create has exited once:
+	// podFailure says so, even if it runs again.
+	if pod.Status.Phase != corev1.PodRunning || status == nil || status.RestartCount > 0 {
 		return false
 	}
 	if waitFor == worker.WaitReady {
 		return conditionTrue(pod, corev1.PodReady)
 	}
-	status := workerStatus(pod)
 	// With a readiness probe, being ready is wait_for = "ready"'s business:
 	// "running" asks for the running container only.
-	if status != nil && hasReadinessProbe(pod) {
+	if c := workerContainer(pod); c != nil && c.ReadinessProbe != nil {
 		return status.State.Running != nil
 	}
-	return status != nil && status.Ready
-}
-
-func hasReadinessProbe(pod *corev1.Pod) bool {
-	for _, c := range pod.Spec.Containers {
-		if c.Name == worker.ContainerName {
-			return c.ReadinessProbe != nil
-		}
-	}
-	return false
+	return status.Ready
 }
 
 // waitGone watches until the pod with pod's UID no longer exists.
@@ -251,6 +300,17 @@ func condition(pod *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition 
 	for i := range pod.Status.Conditions {
 		if pod.Status.Conditions[i].Type == t {
 			return &pod.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// workerContainer is the pod's container named worker, nil in a pod that
+// has none.
+func workerContainer(pod *corev1.Pod) *corev1.Container {
+	for i := range pod.Spec.Containers {
+		if pod.Spec.Containers[i].Name == worker.ContainerName {
+			return &pod.Spec.Containers[i]
 		}
 	}
 	return nil

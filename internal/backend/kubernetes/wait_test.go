@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -201,5 +202,133 @@ func TestWaitForReadsEmptyAsRunning(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.version, pod.ResourceVersion)
 		})
+	}
+}
+
+// withWaiting is pod's version whose worker container waits for reason.
+func withWaiting(pod *corev1.Pod, reason, message string) *corev1.Pod {
+	pod.Status.ContainerStatuses[0].State.Waiting = &corev1.ContainerStateWaiting{Reason: reason, Message: message}
+	return pod
+}
+
+// What a real kubelet goes through before a container runs (sandbox and
+// volumes, then a Secret that another resource makes a moment later) is
+// waited out.
+func TestWaitForWaitsOutWhatTheKubeletRetries(t *testing.T) {
+	s := &scriptedWatches{scripts: [][]watch.Event{{
+		{Type: watch.Modified, Object: withWaiting(podVersion("11", corev1.PodPending, false), "ContainerCreating", "")},
+		{Type: watch.Modified, Object: withWaiting(podVersion("12", corev1.PodPending, false), "CreateContainerConfigError", `secret "db" not found`)},
+		{Type: watch.Modified, Object: podVersion("13", corev1.PodRunning, true)},
+	}}}
+	pod, err := fakeDriver(t, s).waitFor(testContext(t), podVersion("10", corev1.PodPending, false), worker.WaitRunning)
+	require.NoError(t, err)
+	assert.Equal(t, "13", pod.ResourceVersion)
+}
+
+// A container that exits during the create fails it at once, with its exit
+// code; one seen running again after a restart fails it too, even when
+// ready.
+func TestWaitForFailsAtTheFirstExit(t *testing.T) {
+	oom := podVersion("12", corev1.PodRunning, false)
+	oom.Spec.Containers = []corev1.Container{{Name: worker.ContainerName, Resources: corev1.ResourceRequirements{
+		Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("8Mi")},
+	}}}
+	oom.Status.ContainerStatuses[0].State.Terminated = &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}
+	s := &scriptedWatches{scripts: [][]watch.Event{{
+		{Type: watch.Modified, Object: withWaiting(podVersion("11", corev1.PodPending, false), "ContainerCreating", "")},
+		{Type: watch.Modified, Object: oom},
+	}}}
+	_, err := fakeDriver(t, s).waitFor(testContext(t), podVersion("10", corev1.PodPending, false), worker.WaitRunning)
+	require.ErrorContains(t, err, "exited with code 137 (OOMKilled: the process used more than the container's memory limit of 8Mi")
+
+	restarted := podVersion("12", corev1.PodRunning, true)
+	restarted.Status.ContainerStatuses[0].RestartCount = 1
+	restarted.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 3, Reason: "Error"}
+	restarted.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	for _, waitFor := range []worker.WaitFor{worker.WaitRunning, worker.WaitReady} {
+		s = &scriptedWatches{scripts: [][]watch.Event{{{Type: watch.Modified, Object: restarted}}}}
+		_, err = fakeDriver(t, s).waitFor(testContext(t), podVersion("10", corev1.PodPending, false), waitFor)
+		require.EqualError(t, err, "container worker of pod ml/w exited and was restarted (1 restart); container worker exited with code 3 (Error)", waitFor)
+	}
+}
+
+// A create that fails in the kubelet (run_as_non_root on a root image)
+// removes the pod it made, and the Secret of secret_env_wo with it.
+func TestCreateRemovesWhatAKubeletFailureLeft(t *testing.T) {
+	spec := baseSpec()
+	spec.SecretEnvWO = map[string]string{"TOKEN": "t"}
+	spec.Security = &worker.Security{RunAsNonRoot: true}
+	refused := `container has runAsNonRoot and image will run as root (pod: "trainer-0_ml(uid-1)", container: worker)`
+	status := withWaiting(podVersion("11", corev1.PodPending, false), "CreateContainerConfigError", refused)
+	status.Name = spec.Name
+	client := fake.NewClientset()
+	// The API server gives a created pod its UID; the fake does not.
+	client.PrependReactor("create", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if create, ok := action.(k8stesting.CreateAction); ok {
+			if pod, ok := create.GetObject().(*corev1.Pod); ok {
+				pod.UID = "uid-1"
+			}
+		}
+		return false, nil, nil
+	})
+	s := &scriptedWatches{scripts: [][]watch.Event{
+		{{Type: watch.Modified, Object: status}},
+		{{Type: watch.Deleted, Object: status}},
+	}}
+	client.PrependWatchReactor("pods", s.react)
+	d := NewDriver(client, "https://fake:6443", Options{})
+	started := time.Now()
+	_, err := d.Create(testContext(t), spec, worker.WaitRunning)
+	require.EqualError(t, err, "container worker of pod ml/trainer-0 cannot run: CreateContainerConfigError: "+refused)
+	assert.Less(t, time.Since(started), 5*time.Second, "it fails at the kubelet's answer")
+
+	pods, err := client.CoreV1().Pods("ml").List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, pods.Items, "the failed pod is removed")
+	secrets, err := client.CoreV1().Secrets("ml").List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, secrets.Items, "the Secret of secret_env_wo is removed with it")
+}
+
+// A container that the kubelet reported waiting and then running is
+// watched through confirmWindow: the exit that its next relist reports
+// fails the create, with the exit code.
+func TestWaitForConfirmsAContainerTheKubeletJustStarted(t *testing.T) {
+	creating := withWaiting(podVersion("11", corev1.PodPending, false), "ContainerCreating", "")
+	running := podVersion("12", corev1.PodRunning, true)
+	exited := podVersion("13", corev1.PodRunning, false)
+	exited.Status.ContainerStatuses[0].State.Terminated = &corev1.ContainerStateTerminated{ExitCode: 3, Reason: "Error"}
+	s := &scriptedWatches{scripts: [][]watch.Event{
+		{{Type: watch.Modified, Object: creating}, {Type: watch.Modified, Object: running}},
+		{{Type: watch.Modified, Object: exited}},
+	}}
+	_, err := fakeDriver(t, s).waitFor(testContext(t), podVersion("10", corev1.PodPending, false), worker.WaitRunning)
+	require.EqualError(t, err, "container worker of pod ml/w exited with code 3 (Error)")
+	assert.Equal(t, []string{"10", "12"}, s.versions, "the window's watch starts from the running pod")
+
+	// One that stays running is accepted once the window has passed.
+	s = &scriptedWatches{scripts: [][]watch.Event{{{Type: watch.Modified, Object: creating}, {Type: watch.Modified, Object: running}}}}
+	started := time.Now()
+	pod, err := fakeDriver(t, s).waitFor(testContext(t), podVersion("10", corev1.PodPending, false), worker.WaitRunning)
+	require.NoError(t, err)
+	assert.Equal(t, "12", pod.ResourceVersion)
+	assert.GreaterOrEqual(t, time.Since(started), confirmWindow)
+
+	// Neither a container first reported running, nor wait_for = "ready"
+	// (whose probe ran against the live process), waits for the window.
+	ready := podVersion("12", corev1.PodRunning, true)
+	ready.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	for _, tc := range []struct {
+		waitFor worker.WaitFor
+		events  []watch.Event
+	}{
+		{worker.WaitRunning, []watch.Event{{Type: watch.Modified, Object: running}}},
+		{worker.WaitReady, []watch.Event{{Type: watch.Modified, Object: creating}, {Type: watch.Modified, Object: ready}}},
+	} {
+		s = &scriptedWatches{scripts: [][]watch.Event{tc.events}}
+		started = time.Now()
+		_, err = fakeDriver(t, s).waitFor(testContext(t), podVersion("10", corev1.PodPending, false), tc.waitFor)
+		require.NoError(t, err, tc.waitFor)
+		assert.Less(t, time.Since(started), confirmWindow/2, tc.waitFor)
 	}
 }
