@@ -40,6 +40,7 @@ devcluster-up: devcluster-build
 		echo "devcluster: already running (pid $$(cat $(DEVCLUSTER_PIDFILE))), KUBECONFIG=$(DEVCLUSTER_KUBECONFIG)"; \
 		exit 0; \
 	fi; \
+	tools/devcluster/prerequisites.sh || exit 1; \
 	rm -f $(DEVCLUSTER_LOG); \
 	( nohup $(DEVCLUSTER_BIN) up --nodes $(DEVCLUSTER_NODES) --kubeconfig $(DEVCLUSTER_KUBECONFIG) \
 		--restricted-kubeconfig $(DEVCLUSTER_RESTRICTED_KUBECONFIG) \

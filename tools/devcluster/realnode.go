@@ -80,9 +80,14 @@ type realNode struct {
 	bridge     string
 	subnet     netip.Prefix
 	ip         netip.Addr // the bridge's address: the node's InternalIP
-	containerd *exec.Cmd
-	kubelet    *exec.Cmd
-	components []*runningComponent
+	containerd *nodeProcess
+	kubelet    *nodeProcess
+}
+
+// nodeProcess is a real node's containerd or kubelet.
+type nodeProcess struct {
+	cmd *exec.Cmd
+	run *runningComponent // done once Wait has returned
 }
 
 // RealNodeOptions is what starting the real nodes needs from the cluster.
@@ -143,7 +148,11 @@ func StartRealNodes(ctx context.Context, topology *Topology, opts RealNodeOption
 func (r *RealNodes) Components() []*runningComponent {
 	var all []*runningComponent
 	for _, node := range r.nodes {
-		all = append(all, node.components...)
+		for _, process := range []*nodeProcess{node.containerd, node.kubelet} {
+			if process != nil {
+				all = append(all, process.run)
+			}
+		}
 	}
 	return all
 }
@@ -192,11 +201,11 @@ func (r *RealNodes) start(ctx context.Context, node *realNode, opts RealNodeOpti
 	if err := os.WriteFile(filepath.Join(node.dir, "containerd.toml"), []byte(node.containerdConfig()), 0o600); err != nil {
 		return err
 	}
-	containerd, err := r.startProcess(node, "containerd", "containerd", "--config", filepath.Join(node.dir, "containerd.toml"))
-	if err != nil {
+	var err error
+	// Kept even when it fails part way: Stop stops what started.
+	if node.containerd, err = r.startProcess(node, "containerd", "containerd", "--config", filepath.Join(node.dir, "containerd.toml")); err != nil {
 		return err
 	}
-	node.containerd = containerd
 	if err := node.waitForContainerd(ctx); err != nil {
 		return err
 	}
@@ -221,7 +230,7 @@ func (r *RealNodes) start(ctx context.Context, node *realNode, opts RealNodeOpti
 // startProcess starts name in the node's cgroup of that name, logging to
 // <node dir>/<name>.log. It dies with devcluster even when devcluster is
 // killed.
-func (r *RealNodes) startProcess(node *realNode, name, path string, args ...string) (*exec.Cmd, error) {
+func (r *RealNodes) startProcess(node *realNode, name, path string, args ...string) (*nodeProcess, error) {
 	logFile, err := os.Create(filepath.Join(node.dir, name+".log"))
 	if err != nil {
 		return nil, err
@@ -233,20 +242,15 @@ func (r *RealNodes) startProcess(node *realNode, name, path string, args ...stri
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	component := runComponent(node.spec.Name+" "+name, func() error {
-		err := cmd.Wait()
-		if err != nil {
+	process := &nodeProcess{cmd: cmd, run: runComponent(node.spec.Name+" "+name, func() error {
+		if err := cmd.Wait(); err != nil {
 			return fmt.Errorf("%w (log: %s)", err, filepath.Join(node.dir, name+".log"))
 		}
-		return err
-	})
-	node.components = append(node.components, component)
+		return nil
+	})}
 	// In the node's cgroup before it starts any child: containerd's shims
 	// and every container then stay inside the node's subtree.
-	if err := r.joinCgroup(node, name, cmd.Process.Pid); err != nil {
-		return cmd, err
-	}
-	return cmd, nil
+	return process, r.joinCgroup(node, name, cmd.Process.Pid)
 }
 
 func (n *realNode) containerdSocket() string { return filepath.Join(n.dir, "containerd.sock") }
@@ -258,7 +262,7 @@ func (n *realNode) waitForContainerd(ctx context.Context) error {
 		if err == nil {
 			return nil
 		}
-		if n.components[len(n.components)-1].stopped() || time.Now().After(deadline) {
+		if n.containerd.run.stopped() || time.Now().After(deadline) {
 			return fmt.Errorf("containerd did not answer on %s: see %s", n.containerdSocket(), filepath.Join(n.dir, "containerd.log"))
 		}
 		select {
@@ -523,35 +527,19 @@ func (r *RealNodes) drainPods() {
 	}
 }
 
-// stopProcess sends SIGTERM to cmd's process and SIGKILL if it has not
-// exited within processStopTimeout.
-func stopProcess(cmd *exec.Cmd) {
-	if cmd == nil || cmd.Process == nil {
+// stopProcess sends SIGTERM to process and SIGKILL if it has not exited
+// within processStopTimeout.
+func stopProcess(process *nodeProcess) {
+	if process == nil {
 		return
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		for cmd.ProcessState == nil && processAlive(cmd.Process.Pid) {
-			time.Sleep(50 * time.Millisecond)
-		}
-		close(done)
-	}()
+	_ = process.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-done:
+	case <-process.run.done:
 	case <-time.After(processStopTimeout):
-		_ = cmd.Process.Kill()
+		_ = process.cmd.Process.Kill()
+		<-process.run.done
 	}
-}
-
-// processAlive tells whether pid runs and is not a zombie.
-func processAlive(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-	return len(fields) > 0 && fields[0] != "Z"
 }
 
 // removeShimSockets removes the sockets of shims that were killed: each
