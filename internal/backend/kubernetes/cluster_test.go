@@ -104,7 +104,8 @@ func TestClusterFailuresLeaveNoPod(t *testing.T) {
 	assertGone("missing")
 
 	_, err = d.Create(timeout(t, time.Minute), clusterSpec(ns, "crash", "registry.example/trainer:crash"), worker.WaitRunning)
-	require.ErrorContains(t, err, "CrashLoopBackOff")
+	// The first exit fails the create, before the kubelet's CrashLoopBackOff.
+	require.ErrorContains(t, err, "exited with code 1 (Error)")
 	t.Log(err)
 	assertGone("crash")
 
