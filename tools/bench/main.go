@@ -634,9 +634,9 @@ func report(o options, floorRun *result, results []*result) (missed []string) {
 			header += fmt.Sprintf(" REAL_N=%d", r.n)
 		}
 	}
-	// floorOf is the floor a result is compared with: its own, else the
+	// comparedFloor is the floor a result is compared with: its own, else the
 	// shared one.
-	floorOf := func(r *result) (*result, timings, map[string]float64) {
+	comparedFloor := func(r *result) (*result, timings, map[string]float64) {
 		fr := floorRun
 		if r.floor != nil {
 			fr = r.floor
@@ -649,7 +649,7 @@ func report(o options, floorRun *result, results []*result) (missed []string) {
 	fmt.Println(header)
 	fmt.Printf("%-*s %-8s %9s %9s %6s %9s %13s %9s %11s %10s\n", w, "backend", "phase", "provider", "baseline", "ratio", "requests", "provider_cpu", "floor", "floor_ratio", "floor_cpu")
 	for _, r := range results {
-		fr, f, floorCPU := floorOf(r)
+		fr, f, floorCPU := comparedFloor(r)
 		for _, p := range []struct {
 			name, phase     string
 			tf, base, floor time.Duration
@@ -703,7 +703,7 @@ func report(o options, floorRun *result, results []*result) (missed []string) {
 		// The options the backend ran with: kubernetes-real's own count,
 		// and no scale reference.
 		ro := optionsFor(o, r.backend)
-		fr, f, floorCPU := floorOf(r)
+		fr, f, floorCPU := comparedFloor(r)
 		if kinds, ok := r.requestKinds["plan-gpu"]; ok {
 			var nodeLists, dryRuns int
 			for k, n := range kinds {
