@@ -25,6 +25,13 @@ const (
 
 // kubeTestClient talks to the devcluster as its admin, to assert on what the
 // API server, the scheduler and the node simulator really did.
+//
+// Which kind of node a Kubernetes test needs: the TestAccRealNode_* tests
+// need a real node (a real kubelet and containerd; requireRealNodes), since
+// what they check happens in the kubelet or the process. Every other test
+// runs its workers on the simulated nodes, since what it checks is the API
+// server's, admission's or the scheduler's work; GPU, DRA and placement
+// tests need the simulated GPU nodes.
 func kubeTestClient(t *testing.T) (kubernetes.Interface, string) {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {

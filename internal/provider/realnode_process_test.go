@@ -11,10 +11,10 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// TestAccRealNode_exitAndOOMFailFast: a process that exits with code 3 and
-// one killed for going over its 8Mi memory limit fail their creates at
-// once (the kubelet would restart them), each error saying what happened
-// to the process, and neither leaves a pod.
+// TestAccRealNode_exitAndOOMFailFast: a process that exits with code 3, one
+// killed for going over its 8Mi memory limit, and one that the runtime
+// cannot start fail their creates at once (the kubelet would retry them),
+// each error saying what happened to the process, and none leaves a pod.
 func TestAccRealNode_exitAndOOMFailFast(t *testing.T) {
 	t.Parallel()
 	cli, kubeconfig := requireRealNodes(t)
@@ -30,6 +30,13 @@ func TestAccRealNode_exitAndOOMFailFast(t *testing.T) {
 			"oom", `command = ["sh", "-c", "exec dd if=/dev/zero of=/dev/null bs=64M"]
   resources { memory_limit = "8Mi" }`,
 			[]string{"container worker of pod " + ns + "/oom", "exited with code 137 (OOMKilled: the process used more than the container's memory limit of 8Mi; raise resources.memory_limit)"},
+		},
+		{
+			// runc cannot make a working directory under /proc: the
+			// kubelet's RunContainerError (or the StartError exit it
+			// follows), with the runtime's reason, whichever is seen first.
+			"unstartable", `working_dir = "/proc/self/nonexistent"`,
+			[]string{"container worker of pod " + ns + "/unstartable", "mkdir /proc/self/nonexistent: no such file or directory"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
