@@ -222,6 +222,7 @@ func startRealNodes(ctx context.Context, topology *Topology, opts RealNodeOption
 		}
 	}
 	opts.Images = []string{images.Busybox.Archive, images.Pause.Archive}
+	opts.SandboxImage = images.Pause.Name
 	opts.HostsDir = registry.HostsDir
 	nodes, err := StartRealNodes(ctx, topology, opts)
 	return nodes, registry, err

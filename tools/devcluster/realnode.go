@@ -31,9 +31,6 @@ const (
 	// 10.251.0.0/16, apart from the Docker daemons' 10.200-10.249 and the
 	// fault tests' 10.250.
 	realNodeSubnets = "10.251.0.0/16"
-	// sandboxImage is the pause image every real node's containerd runs
-	// as the pod sandbox; it is imported at start, never pulled.
-	sandboxImage = "devcluster.local/pause:3.10"
 	// cniPluginDir is where Debian's containernetworking-plugins installs
 	// the bridge, host-local and loopback plugins.
 	cniPluginDir = "/usr/lib/cni"
@@ -92,14 +89,17 @@ type nodeProcess struct {
 
 // RealNodeOptions is what starting the real nodes needs from the cluster.
 type RealNodeOptions struct {
-	Client   kubernetes.Interface
-	PKI      *PKI
-	Server   string
-	CAPEM    []byte
-	DataDir  string
-	Images   []string // image archives imported into each node's containerd
-	HostsDir func(dir string) error
-	Logf     func(string, ...any)
+	Client  kubernetes.Interface
+	PKI     *PKI
+	Server  string
+	CAPEM   []byte
+	DataDir string
+	Images  []string // image archives imported into each node's containerd
+	// SandboxImage is the pause image, one of Images: containerd runs it
+	// as every pod's sandbox, never pulling it.
+	SandboxImage string
+	HostsDir     func(dir string) error
+	Logf         func(string, ...any)
 }
 
 // StartRealNodes starts a containerd and a kubelet for every real node of
@@ -198,7 +198,7 @@ func (r *RealNodes) start(ctx context.Context, node *realNode, opts RealNodeOpti
 	if err := r.makeCgroups(node); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(node.dir, "containerd.toml"), []byte(node.containerdConfig()), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(node.dir, "containerd.toml"), []byte(node.containerdConfig(opts.SandboxImage)), 0o600); err != nil {
 		return err
 	}
 	var err error
@@ -276,7 +276,7 @@ func (n *realNode) waitForContainerd(ctx context.Context) error {
 // containerdConfig keeps every path of containerd's inside the node's
 // directory. restrict_oom_score_adj: these machines lack CAP_SYS_RESOURCE,
 // and a sandbox asking a lower OOM score than containerd's fails to start.
-func (n *realNode) containerdConfig() string {
+func (n *realNode) containerdConfig(sandboxImage string) string {
 	return fmt.Sprintf(`version = 2
 root = %[1]q
 state = %[2]q
@@ -346,6 +346,13 @@ func (n *realNode) writeCNIConfig() error {
 // starts, so that the kubelet can serve on the node's IP from the start.
 func (n *realNode) makeBridge() error {
 	prefix := netip.PrefixFrom(n.ip, n.subnet.Bits()).String()
+	// Its name derives from the data directory: one left by a devcluster
+	// of the same --data-dir that was killed is this cluster's own.
+	if exec.Command("ip", "link", "show", n.bridge).Run() == nil {
+		if out, err := exec.Command("ip", "link", "del", n.bridge).CombinedOutput(); err != nil {
+			return fmt.Errorf("removing the bridge %s left by an earlier run: %w: %s", n.bridge, err, out)
+		}
+	}
 	for _, args := range [][]string{
 		{"link", "add", n.bridge, "type", "bridge"},
 		{"addr", "add", prefix, "dev", n.bridge},
