@@ -113,11 +113,18 @@ func FuzzValidate(f *testing.F) {
 			}
 			_ = p.String()
 		}
-		if len(problems) == 0 {
+		// The provider encodes a spec once it has resolved the backend (an
+		// empty one here: the label's, else docker), and checks it again then.
+		resolved := s
+		var resolveErr error
+		if resolved.Backend == "" {
+			resolved.Backend, resolveErr = ResolveBackend("", s.Labels, "")
+		}
+		if len(problems) == 0 && resolveErr == nil && len(Validate(&resolved, policy)) == 0 {
 			// What validates encodes, and decodes to a spec with the same
 			// canonical form and no change against it. (Empty lists that the
 			// form omits come back nil; the provider never makes them.)
-			text, err := EncodeCanonical(&s)
+			text, err := EncodeCanonical(&resolved)
 			if err != nil {
 				t.Fatalf("a valid spec does not encode: %v", err)
 			}
