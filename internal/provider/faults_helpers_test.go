@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -571,6 +572,57 @@ func (d *privateDocker) Stop() {
 		<-d.done
 	}
 	d.cmd = nil
+	d.stopLeftoverShims()
+}
+
+// stopLeftoverShims kills, by pid, the containerd shims of this daemon that
+// outlived it, and their processes: a daemon stopped while it starts a
+// container leaves that container's shim running (the Docker restart test
+// does), a process of the test's that nothing else would stop.
+func (d *privateDocker) stopLeftoverShims() {
+	address := filepath.Join(d.dir, "exec", "containerd", "containerd.sock")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		shims := map[int]bool{}
+		var pids []int
+		entries, _ := os.ReadDir("/proc")
+		for _, entry := range entries {
+			pid, err := strconv.Atoi(entry.Name())
+			if err != nil {
+				continue
+			}
+			if cmdline, err := os.ReadFile(filepath.Join("/proc", entry.Name(), "cmdline")); err == nil &&
+				strings.Contains(string(cmdline), "\x00-address\x00"+address+"\x00") {
+				shims[pid] = true
+				pids = append(pids, pid)
+			}
+		}
+		if len(pids) == 0 {
+			return
+		}
+		for _, entry := range entries {
+			pid, err := strconv.Atoi(entry.Name())
+			if err != nil {
+				continue
+			}
+			if stat, err := os.ReadFile(filepath.Join("/proc", entry.Name(), "stat")); err == nil {
+				fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+				if len(fields) > 1 {
+					if ppid, err := strconv.Atoi(fields[1]); err == nil && shims[ppid] {
+						pids = append(pids, pid)
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			d.t.Errorf("processes of the stopped dockerd at %s still run: %v", d.dir, pids)
+			return
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (d *privateDocker) Client() *client.Client {
