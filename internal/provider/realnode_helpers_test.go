@@ -73,17 +73,7 @@ func requireRealNodes(t *testing.T) (kubernetes.Interface, string) {
 // realWorker is a worker on a real node whose process runs script in sh,
 // then idles (thenIdle); extra is more of the resource block.
 func realWorker(name, namespace, script, extra string) string {
-	return fmt.Sprintf(`
-resource "hodei_worker" %[1]q {
-  name      = %[1]q
-  backend   = "kubernetes"
-  namespace = %[2]q
-  image     = %[3]q
-  command   = ["sh", "-c", %[4]s]
-  %[5]s
-  %[6]s
-}
-`, name, namespace, realNodeImage, hclString(script+thenIdle), realNodeScheduling, extra)
+	return realNodeResource(name, namespace, realNodeImage, fmt.Sprintf("command = [\"sh\", \"-c\", %s]\n  %s", hclString(script+thenIdle), extra))
 }
 
 // hclString quotes s for HCL. Go's quoting is HCL's for the text these

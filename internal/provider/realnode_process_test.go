@@ -47,7 +47,7 @@ func TestAccRealNode_exitAndOOMFailFast(t *testing.T) {
 				Steps: []resource.TestStep{
 					{
 						PreConfig:   func() { started = time.Now() },
-						Config:      kubeProvider(kubeconfig) + realNodeResource(tc.name, ns, tc.extra),
+						Config:      kubeProvider(kubeconfig) + realNodeResource(tc.name, ns, realNodeImage, tc.extra),
 						ExpectError: words(tc.expect...),
 					},
 					{
@@ -85,12 +85,12 @@ func TestAccRealNode_commandArgsWorkingDirShm(t *testing.T) {
 		},
 		Steps: []resource.TestStep{{
 			Config: kubeProvider(kubeconfig) +
-				realNodeResource("both", ns, fmt.Sprintf(`command     = ["sh", "-c"]
+				realNodeResource("both", ns, realNodeImage, fmt.Sprintf(`command     = ["sh", "-c"]
   args        = [%s, "first", "second"]
   working_dir = "/var/hodei-work"
   shm_size    = "32Mi"`, hclString(both+thenIdle))) +
-				realNodeResource("args-only", ns, fmt.Sprintf(`args = ["sh", "-c", %s]`, hclString("echo args-only; "+argv+thenIdle))) +
-				realNodeResource("command-only", ns, fmt.Sprintf(`command = ["sh", "-c", %s]`, hclString("echo command-only; "+argv+thenIdle))),
+				realNodeResource("args-only", ns, realNodeImage, fmt.Sprintf(`args = ["sh", "-c", %s]`, hclString("echo args-only; "+argv+thenIdle))) +
+				realNodeResource("command-only", ns, realNodeImage, fmt.Sprintf(`command = ["sh", "-c", %s]`, hclString("echo command-only; "+argv+thenIdle))),
 			Check: func(*terraform.State) error {
 				lines := outputLines(processOutput(t, cli, ns, "both"))
 				for _, want := range []string{"dollar0=first dollar1=second", "/var/hodei-work", "shm-kib 32768", "shm tmpfs"} {
@@ -116,9 +116,9 @@ func TestAccRealNode_commandArgsWorkingDirShm(t *testing.T) {
 	})
 }
 
-// realNodeResource is a worker on a real node with the image's own command
-// unless extra sets one.
-func realNodeResource(name, namespace, extra string) string {
+// realNodeResource is a worker of image on a real node; extra is more of
+// the resource block.
+func realNodeResource(name, namespace, image, extra string) string {
 	return fmt.Sprintf(`
 resource "hodei_worker" %[1]q {
   name      = %[1]q
@@ -128,5 +128,5 @@ resource "hodei_worker" %[1]q {
   %[4]s
   %[5]s
 }
-`, name, namespace, realNodeImage, extra, realNodeScheduling)
+`, name, namespace, image, extra, realNodeScheduling)
 }

@@ -118,16 +118,6 @@ func TestAccRealNode_privateRegistry(t *testing.T) {
 // registryRealWorker is a worker on a real node of the private registry's
 // image, pulled at each create; extra is more of the resource block.
 func registryRealWorker(name, namespace, image, extra string) string {
-	return fmt.Sprintf(`
-resource "hodei_worker" %[1]q {
-  name              = %[1]q
-  backend           = "kubernetes"
-  namespace         = %[2]q
-  image             = %[3]q
-  image_pull_policy = "Always"
-  command           = ["sh", "-c", %[4]s]
-  %[5]s
-  %[6]s
-}
-`, name, namespace, image, hclString("echo pulled-and-running"+thenIdle), extra, realNodeScheduling)
+	return realNodeResource(name, namespace, image, fmt.Sprintf("image_pull_policy = \"Always\"\n  command = [\"sh\", \"-c\", %s]\n  %s",
+		hclString("echo pulled-and-running"+thenIdle), extra))
 }
